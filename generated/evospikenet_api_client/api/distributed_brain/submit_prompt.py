@@ -1,0 +1,241 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.prompt_accepted import PromptAccepted
+from ...models.prompt_request import PromptRequest
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    body: PromptRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/distributed_brain/prompt",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | PromptAccepted | None:
+    if response.status_code == 202:
+        response_202 = PromptAccepted.from_dict(response.json())
+
+        return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | PromptAccepted]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: PromptRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Problem | PromptAccepted]:
+    """Submit a multimodal prompt to the simulation
+
+     Stores the prompt and its media durably and queues it for the simulation nodes. At least
+    one of `prompt`, `image`, `audio` is required. Media are the raw file bytes, base64
+    encoded, without a data-URL prefix. The answer is read with `getPromptResult`.
+
+    Args:
+        idempotency_key (str | Unset):
+        body (PromptRequest): At least one of `prompt`, `image`, `audio` (the `not` below says
+            so).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | PromptAccepted]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: PromptRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Problem | PromptAccepted | None:
+    """Submit a multimodal prompt to the simulation
+
+     Stores the prompt and its media durably and queues it for the simulation nodes. At least
+    one of `prompt`, `image`, `audio` is required. Media are the raw file bytes, base64
+    encoded, without a data-URL prefix. The answer is read with `getPromptResult`.
+
+    Args:
+        idempotency_key (str | Unset):
+        body (PromptRequest): At least one of `prompt`, `image`, `audio` (the `not` below says
+            so).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | PromptAccepted
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: PromptRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Problem | PromptAccepted]:
+    """Submit a multimodal prompt to the simulation
+
+     Stores the prompt and its media durably and queues it for the simulation nodes. At least
+    one of `prompt`, `image`, `audio` is required. Media are the raw file bytes, base64
+    encoded, without a data-URL prefix. The answer is read with `getPromptResult`.
+
+    Args:
+        idempotency_key (str | Unset):
+        body (PromptRequest): At least one of `prompt`, `image`, `audio` (the `not` below says
+            so).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | PromptAccepted]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: PromptRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Problem | PromptAccepted | None:
+    """Submit a multimodal prompt to the simulation
+
+     Stores the prompt and its media durably and queues it for the simulation nodes. At least
+    one of `prompt`, `image`, `audio` is required. Media are the raw file bytes, base64
+    encoded, without a data-URL prefix. The answer is read with `getPromptResult`.
+
+    Args:
+        idempotency_key (str | Unset):
+        body (PromptRequest): At least one of `prompt`, `image`, `audio` (the `not` below says
+            so).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | PromptAccepted
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    ).parsed
