@@ -165,8 +165,15 @@ def test_links_connect_create_to_read_flows() -> None:
 
 def test_artifact_type_is_a_lowercase_identifier_with_documented_well_known_values() -> None:
     artifact_type = SPEC["components"]["schemas"]["ArtifactType"]
-    for value in ("model", "config", "tokenizer", "dataset", "checkpoint", "log",
-                  "simulation_data"):
+    for value in (
+        "model",
+        "config",
+        "tokenizer",
+        "dataset",
+        "checkpoint",
+        "log",
+        "simulation_data",
+    ):
         assert re.fullmatch(artifact_type["pattern"], value)
         assert f"`{value}`" in artifact_type["description"]
     assert not re.fullmatch(artifact_type["pattern"], "Model")
@@ -194,8 +201,15 @@ def test_prompt_request_requires_at_least_one_modality() -> None:
     from jsonschema import Draft202012Validator
 
     schema = SPEC["components"]["schemas"]["PromptRequest"]
-    schema = {**schema, "properties": {**schema["properties"], "image": {"type": "string"},
-                                       "audio": {"type": "string"}, "session_id": {}}}
+    schema = {
+        **schema,
+        "properties": {
+            **schema["properties"],
+            "image": {"type": "string"},
+            "audio": {"type": "string"},
+            "session_id": {},
+        },
+    }
     validator = Draft202012Validator(schema)
     assert validator.is_valid({"prompt": "hello"})
     assert validator.is_valid({"image": "aGVsbG8="})
