@@ -120,11 +120,13 @@ def load_nodes_file(path: Path) -> list[RemoteHost]:
     hosts: list[RemoteHost] = []
     seen: dict[tuple[str, str], str] = {}
     for index, entry in enumerate(entries):
-        host = _parse_entry(entry, f"nodes file {path}: hosts[{index}]", path.parent)
+        where = f"nodes file {path}: hosts[{index}]"
+        host = _parse_entry(entry, where, path.parent)
         identity = (_host_identity(host.host), host.user)
         if identity in seen:
+            named = f"{where} ({host.name})" if host.name else where
             raise ValueError(
-                f"nodes file {path}: hosts[{index}] has the same host and user as {seen[identity]};"
+                f"{named} has the same host and user as {seen[identity]};"
                 " a request could not tell them apart"
             )
         seen[identity] = f"hosts[{index}]"
