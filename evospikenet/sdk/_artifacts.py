@@ -1,0 +1,355 @@
+"""Artifact file handling: what to upload (hashed first), zipping folders, and downloads that
+either land whole and verified at the destination or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from ._errors import ArtifactIntegrityError
+from ._progress import Progress
+
+__all__ = [
+    "BufferSink",
+    "FileSink",
+    "Sink",
+    "UploadBody",
+    "UploadSource",
+    "extract_zip",
+    "parse_content_range_start",
+    "parse_etag",
+    "prepare_upload",
+    "zip_directory",
+]
+
+CHUNK = 1024 * 1024
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+
+
+@dataclass
+class UploadSource:
+    """A file ready to upload: a seekable binary stream, its byte range, name and sha256."""
+
+    stream: IO[bytes]
+    start: int
+    size: int
+    sha256: str
+    filename: str
+    _cleanup: list[Any] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        """Close what this source opened itself (never the caller's file)."""
+        for item in self._cleanup:
+            item.close()
+        self._cleanup.clear()
+
+
+class UploadBody:
+    """A read-only window ``[start, start+size)`` over a stream, reporting progress.
+
+    httpx seeks file bodies to 0 before sending them; here 0 is ``start``, so every (re)try
+    sends exactly the bytes that were hashed.
+    """
+
+    def __init__(self, source: UploadSource, progress: Progress | None = None) -> None:
+        self._source = source
+        self._pos = 0
+        self._progress = progress
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (all remaining when negative)."""
+        remaining = self._source.size - self._pos
+        if remaining <= 0:
+            return b""
+        n = remaining if n is None or n < 0 else min(n, remaining)
+        self._source.stream.seek(self._source.start + self._pos)
+        data = self._source.stream.read(n)
+        self._pos += len(data)
+        if self._progress is not None:
+            self._progress.update(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move within the window."""
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._source.size}[whence]
+        self._pos = max(0, base + offset)
+        if self._pos == 0 and self._progress is not None:
+            self._progress.reset(self._source.size)
+        return self._pos
+
+    def tell(self) -> int:
+        """The position within the window."""
+        return self._pos
+
+
+def _hash_range(stream: IO[bytes], start: int) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    stream.seek(start)
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(start)
+    return digest.hexdigest(), size
+
+
+def zip_directory(folder: Path, out: IO[bytes]) -> None:
+    """Write ``folder``'s regular files (symlinks skipped) into a zip, deterministically:
+    sorted entries, fixed timestamps, names relative to the folder."""
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for filename in sorted(files):
+                path = Path(root) / filename
+                if path.is_symlink() or not path.is_file():
+                    continue
+                info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), _ZIP_EPOCH)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with path.open("rb") as src, archive.open(info, "w") as dst:
+                    shutil.copyfileobj(src, dst, CHUNK)
+
+
+def _name_of(file: Any, fallback: str) -> str:
+    name = getattr(file, "name", None)
+    if isinstance(name, str) and name and not name.startswith("<"):
+        return os.path.basename(name) or fallback
+    return fallback
+
+
+def prepare_upload(file: FileInput, name: str) -> UploadSource:
+    """Turn any accepted ``file`` argument into an :class:`UploadSource`, hashing it first.
+
+    Accepts a path to a file, a path to a folder (zipped into a temp file), bytes, or a binary
+    file object (read from its current position; a non-seekable one is spooled first).
+    Raises ValueError naming ``file`` for anything else.
+    """
+    if isinstance(file, str | os.PathLike):
+        path = Path(os.fspath(file)).expanduser()
+        if path.is_dir():
+            spool = tempfile.TemporaryFile(prefix="evospikenet-upload-", suffix=".zip")
+            try:
+                zip_directory(path, spool)
+                sha, size = _hash_range(spool, 0)
+            except BaseException:
+                spool.close()
+                raise
+            zip_name = name if name.endswith(".zip") else f"{path.name or 'folder'}.zip"
+            return UploadSource(spool, 0, size, sha, zip_name, [spool])
+        if not path.is_file():
+            raise ValueError(f"file: no such file or folder: {str(path)!r}")
+        handle = path.open("rb")
+        sha, size = _hash_range(handle, 0)
+        return UploadSource(handle, 0, size, sha, path.name, [handle])
+    if isinstance(file, bytes | bytearray | memoryview):
+        buffer = io.BytesIO(bytes(file))
+        sha, size = _hash_range(buffer, 0)
+        return UploadSource(buffer, 0, size, sha, name, [buffer])
+    if not callable(getattr(file, "read", None)):
+        raise ValueError(
+            "file: expected a binary file object (e.g. io.BytesIO), bytes, or a path; "
+            f"got {type(file).__name__}"
+        )
+    if isinstance(file, io.TextIOBase) or "b" not in getattr(file, "mode", "b"):
+        raise ValueError("file: open the file in binary mode ('rb'), not text mode")
+    filename = _name_of(file, name)
+    seekable = getattr(file, "seekable", None)
+    if callable(seekable) and seekable():
+        start = file.tell()
+        sha, size = _hash_range(file, start)
+        return UploadSource(file, start, size, sha, filename)
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK, prefix="evospikenet-upload-")
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := file.read(CHUNK):
+        if not isinstance(chunk, bytes):
+            spooled.close()
+            raise ValueError("file: the file object returned text; open it in binary mode")
+        digest.update(chunk)
+        spooled.write(chunk)
+        size += len(chunk)
+    spooled.seek(0)
+    stream: IO[bytes] = spooled  # type: ignore[assignment]
+    return UploadSource(stream, 0, size, digest.hexdigest(), filename, [spooled])
+
+
+def parse_etag(value: str | None) -> str | None:
+    """The lowercase sha256 in an ETag such as ``"<hex>"`` (weak tags ignored), or None."""
+    if not value or value.startswith("W/"):
+        return None
+    tag = value.strip().strip('"').lower()
+    return tag if _SHA256_HEX.match(tag) else None
+
+
+def parse_content_range_start(value: str | None) -> int | None:
+    """The first byte of ``Content-Range: bytes START-END/TOTAL``, or None."""
+    match = re.match(r"^bytes (\d+)-\d+/(\d+|\*)$", (value or "").strip())
+    return int(match.group(1)) if match else None
+
+
+class Sink:
+    """Where downloaded bytes go, hashed and counted as they arrive."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.etag: str | None = None
+        self.expected_size: int | None = None
+
+    def write(self, chunk: bytes) -> None:
+        """Append bytes."""
+        self._write(chunk)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+
+    def reset(self) -> None:
+        """Forget what was written (the server sent the whole file again)."""
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._truncate()
+
+    def verify(self, what: str) -> str:
+        """Check length and sha256 against what the server announced; the sha256 on success."""
+        actual = self.digest.hexdigest()
+        if self.expected_size is not None and self.size != self.expected_size:
+            raise ArtifactIntegrityError(
+                f"{what}: received {self.size} bytes, the server announced {self.expected_size}"
+            )
+        if self.etag is not None and actual != self.etag:
+            raise ArtifactIntegrityError(
+                f"{what}: sha256 of the received bytes is {actual}, the server's is {self.etag}"
+            )
+        return actual
+
+    def _write(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def _truncate(self) -> None:
+        raise NotImplementedError
+
+
+class BufferSink(Sink):
+    """Collects the bytes in memory (``get_artifact``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffer = io.BytesIO()
+
+    def _write(self, chunk: bytes) -> None:
+        self.buffer.write(chunk)
+
+    def _truncate(self) -> None:
+        self.buffer = io.BytesIO()
+
+
+class FileSink(Sink):
+    """Writes into a hidden temp file beside ``destination``; :meth:`commit` renames it into
+    place atomically, leaving the context any other way removes it."""
+
+    def __init__(self, destination: Path) -> None:
+        super().__init__()
+        self.destination = destination
+        parent = destination.parent
+        if not parent.is_dir():
+            raise ValueError(f"destination_path: folder does not exist: {str(parent)!r}")
+        if destination.is_dir():
+            raise ValueError(f"destination_path: is a folder: {str(destination)!r}")
+        fd, temp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=parent)
+        self.temp_path = Path(temp)
+        self._file: IO[bytes] = os.fdopen(fd, "wb")
+        self._committed = False
+
+    def _write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def _truncate(self) -> None:
+        self._file.seek(0)
+        self._file.truncate()
+
+    def commit(self) -> Path:
+        """Flush, fsync and rename the temp file to the destination."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.temp_path, self.destination)
+        self._committed = True
+        return self.destination
+
+    def __enter__(self) -> FileSink:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self._file.close()
+            self.temp_path.unlink(missing_ok=True)
+
+
+def extract_zip(archive: Path, destination: Path) -> Path:
+    """Extract ``archive`` into the folder ``destination``, atomically and safely.
+
+    Members are extracted into a temp folder beside the destination, which then replaces it.
+    Absolute names, ``..`` components and non-regular members are refused (ValueError).
+    """
+    parent = destination.parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".extract", dir=parent))
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                member = Path(info.filename)
+                if member.is_absolute() or ".." in member.parts or info.filename.startswith("/"):
+                    raise ValueError(f"archive member has an unsafe name: {info.filename!r}")
+                mode = (info.external_attr >> 16) & 0o170000
+                if mode and mode not in (0o100000, 0o040000):
+                    raise ValueError(f"archive member is not a regular file: {info.filename!r}")
+                target = staging / member
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, CHUNK)
+        if destination.exists():
+            if not destination.is_dir():
+                raise ValueError(
+                    f"destination_path: exists and is not a folder: {str(destination)!r}"
+                )
+            old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=parent))
+            os.replace(destination, old / "previous")
+            os.replace(staging, destination)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, destination)
+        return destination
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+@contextmanager
+def temporary_download(directory: Path) -> Iterator[Path]:
+    """A temp file path in ``directory``, removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix=".evospikenet-", suffix=".zip", dir=directory)
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
