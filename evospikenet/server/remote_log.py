@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import logging
 import os
 import stat
 import unicodedata
@@ -52,6 +53,8 @@ MAX_PATH_CHARS = 4096
 OPENSSH_DEFAULT_KEY_NAMES = frozenset(
     {"id_rsa", "id_dsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss"}
 )
+
+_log = logging.getLogger(__name__)
 
 _ENTRY_FIELDS = frozenset(
     {
@@ -121,7 +124,7 @@ def load_nodes_file(path: Path) -> list[RemoteHost]:
     seen: dict[tuple[str, str], str] = {}
     for index, entry in enumerate(entries):
         where = f"nodes file {path}: hosts[{index}]"
-        host = _parse_entry(entry, where, path.parent)
+        host = _parse_entry(entry, where, path.absolute().parent)
         identity = (_host_identity(host.host), host.user)
         if identity in seen:
             named = f"{where} ({host.name})" if host.name else where
@@ -153,6 +156,11 @@ def _parse_entry(entry: Any, where: str, base: Path) -> RemoteHost:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValueError(f"{where}.port: must be an integer from 1 to 65535, got {port!r}")
     key_file = _local_file(_required(entry, "key_file", where), f"{where}.key_file", base)
+    if _open_to_others(key_file):
+        raise ValueError(
+            f"{where}.key_file: {key_file} is accessible by group or others;"
+            f" restrict it with: chmod 600 {key_file}"
+        )
     insecure = entry.get("insecure_no_host_key_check", False)
     if not isinstance(insecure, bool):
         raise ValueError(f"{where}.insecure_no_host_key_check: must be true or false")
@@ -198,6 +206,11 @@ def _local_file(value: Any, where: str, base: Path) -> Path:
     if not path.is_file():
         raise ValueError(f"{where}: no such file: {path}")
     return path
+
+
+def _open_to_others(key_file: Path) -> bool:
+    """Whether a private key file grants any access to group or others (POSIX only)."""
+    return os.name == "posix" and bool(key_file.stat().st_mode & 0o077)
 
 
 def _remote_dir(value: Any, where: str) -> Path:
@@ -318,16 +331,24 @@ async def read_remote_log(
         raise ValueError(f"lines must be an integer from 1 to {MAX_LINES}, got {lines!r}")
     if not timeout > 0:
         raise ValueError(f"timeout must be positive, got {timeout!r}")
-    host = _select_host(hosts, ip=ip, user=user)
-    _check_key_path(host, key_path)
-    path = _requested_log_path(host, log_file_path)
     try:
-        async with asyncio.timeout(timeout):
-            data = await _fetch_tail(host, path, lines)
-    except TimeoutError:
-        raise RemoteLogUnavailable(
-            f"{host.label}: no complete answer within {timeout:g} s while reading {path}"
-        ) from None
+        host = _select_host(hosts, ip=ip, user=user)
+        _check_key_path(host, key_path)
+        path = _requested_log_path(host, log_file_path)
+        try:
+            async with asyncio.timeout(timeout):
+                data = await _fetch_tail(host, path, lines)
+        except TimeoutError:
+            raise RemoteLogUnavailable(
+                f"{host.label}: no complete answer within {timeout:g} s while reading {path}"
+            ) from None
+    except RemoteLogForbidden as exc:
+        _log.warning("remote_log refused: %s", exc)
+        raise
+    except RemoteLogUnavailable as exc:
+        _log.warning("remote_log failed: %s", exc)
+        raise
+    _log.info("remote_log read %d bytes of %s from %s", len(data), path, host.label)
     return data.decode("utf-8", errors="replace")
 
 

@@ -291,6 +291,18 @@ def test_symlinked_directory_escaping_is_forbidden(
         read(hosts, ssh, log_file_path=str(link / "nodes.yaml"))
 
 
+def test_refusals_and_reads_are_logged(
+    ssh: SSHTestServer, hosts: list[RemoteHost], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="evospikenet.server.remote_log")
+    read(hosts, ssh, lines=1)
+    with pytest.raises(RemoteLogForbidden):
+        read(hosts, ssh, ip="192.0.2.1")
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("read" in m and "sim_rank_0.log" in m for m in messages)
+    assert any("refused" in m and "192.0.2.1" in m for m in messages)
+
+
 # --------------------------------------------------------------------------- unavailable (502)
 
 
@@ -522,6 +534,21 @@ def test_bad_nodes_files_name_the_entry_and_field(
     with pytest.raises(ValueError, match=fragment) as caught:
         load_nodes_file(path)
     assert str(path) in str(caught.value)
+
+
+def test_nodes_file_refuses_a_key_readable_by_others(key_files: Path) -> None:
+    (key_files / "id_node").chmod(0o640)
+    with pytest.raises(ValueError, match=r"hosts\[0\]\.key_file: .*chmod 600"):
+        load_nodes_file(write_nodes(key_files, {"hosts": [entry()]}))
+
+
+def test_relative_nodes_file_path_gives_absolute_key_paths(
+    key_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_nodes(key_files, {"hosts": [entry()]})
+    monkeypatch.chdir(key_files)
+    (host,) = load_nodes_file(Path("nodes.yaml"))
+    assert host.key_file == key_files / "id_node" and host.key_file.is_absolute()
 
 
 def test_missing_nodes_file_is_a_value_error(tmp_path: Path) -> None:
