@@ -7,6 +7,8 @@ import dataclasses
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +201,31 @@ def test_async_context_manager_on_one_loop(tmp_path: Path) -> None:
             )
 
     assert asyncio.run(scenario()) == "second\n"
+
+
+def test_thread_server_serves_another_process(ssh: SSHTestServer) -> None:
+    # What an API server in a child process does: load the nodes file, read over SSH.
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from evospikenet.server.remote_log import load_nodes_file, read_remote_log\n"
+        "hosts = load_nodes_file(Path(sys.argv[1]))\n"
+        "print(asyncio.run(read_remote_log(hosts, user=sys.argv[2], ip='127.0.0.1',"
+        " key_path='~/.ssh/id_rsa', log_file_path=sys.argv[3], lines=2)), end='')\n"
+    )
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    log = str(ssh.log_dir / "sim_rank_0.log")
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(ssh.nodes_file), ssh.user, log],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout == "".join(LOG_LINES[-2:])
 
 
 def test_insecure_mode_skips_host_key_check(ssh: SSHTestServer, hosts: list[RemoteHost]) -> None:
