@@ -269,7 +269,7 @@ def _check_key_path(host: RemoteHost, key_path: str) -> None:
 
 def _requested_log_path(host: RemoteHost, log_file_path: str) -> PurePosixPath:
     if not isinstance(log_file_path, str) or not log_file_path:
-        raise RemoteLogForbidden("log_file_path is empty")
+        raise RemoteLogForbidden("log_file_path must be a non-empty string")
     if len(log_file_path) > MAX_PATH_CHARS:
         raise RemoteLogForbidden(f"log_file_path is longer than {MAX_PATH_CHARS} characters")
     if _has_control(log_file_path):

@@ -284,7 +284,7 @@ def test_key_path_not_among_configured_keys_is_forbidden(
         ("~/sim_rank_0.log", "not an absolute path"),
         ("{logs}/sim_rank_0.log\x00.txt", "NUL or control characters"),
         ("{logs}/sim\nrank.log", "NUL or control characters"),
-        ("", "empty"),
+        ("", "must be a non-empty string"),
         ("/" + "a" * 5000, "longer than"),
     ],
 )
