@@ -141,7 +141,7 @@ def prepare_upload(file: FileInput, name: str) -> UploadSource:
     if isinstance(file, str | os.PathLike):
         path = Path(os.fspath(file)).expanduser()
         if path.is_dir():
-            spool = tempfile.TemporaryFile(prefix="evospikenet-upload-", suffix=".zip")
+            spool = tempfile.TemporaryFile(prefix="evospikenet-upload-", suffix=".zip")  # noqa: SIM115 (closed by UploadSource.close)
             try:
                 zip_directory(path, spool)
                 sha, size = _hash_range(spool, 0)
@@ -172,7 +172,9 @@ def prepare_upload(file: FileInput, name: str) -> UploadSource:
         start = file.tell()
         sha, size = _hash_range(file, start)
         return UploadSource(file, start, size, sha, filename)
-    spooled = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK, prefix="evospikenet-upload-")
+    spooled = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by UploadSource.close)
+        max_size=8 * CHUNK, prefix="evospikenet-upload-"
+    )
     digest = hashlib.sha256()
     size = 0
     while chunk := file.read(CHUNK):
@@ -183,7 +185,7 @@ def prepare_upload(file: FileInput, name: str) -> UploadSource:
         spooled.write(chunk)
         size += len(chunk)
     spooled.seek(0)
-    stream: IO[bytes] = spooled  # type: ignore[assignment]
+    stream: IO[bytes] = spooled
     return UploadSource(stream, 0, size, digest.hexdigest(), filename, [spooled])
 
 
@@ -353,3 +355,26 @@ def temporary_download(directory: Path) -> Iterator[Path]:
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def begin_body(sink: Sink, response: Any, resuming: bool, bar: Progress) -> None:
+    """Prepare ``sink`` for a download body: append to it when the server resumed exactly
+    where it stopped (206 for the same ETag), else start over with the announced size/sha256."""
+    etag = parse_etag(response.headers.get("etag"))
+    length = response.headers.get("content-length")
+    size = int(length) if length is not None and length.isdigit() else None
+    if (
+        resuming
+        and response.status_code == 206
+        and etag == sink.etag
+        and parse_content_range_start(response.headers.get("content-range")) == sink.size
+    ):
+        return
+    if response.status_code != 200:
+        raise ArtifactIntegrityError(
+            f"the server answered {response.status_code} to a download without a usable range"
+        )
+    sink.reset()
+    sink.etag = etag
+    sink.expected_size = size
+    bar.reset(size)

@@ -196,9 +196,11 @@ class _EngineBase:
         retry_index: int,
         error: EvoSpikeNetAPIError,
         response: httpx.Response | None,
+        max_retries: int | None,
     ) -> float | None:
         """Seconds to wait before retrying after ``error``, or None to raise it."""
-        if retry_index >= self.policy.max_retries:
+        limit = self.policy.max_retries if max_retries is None else max_retries
+        if retry_index >= limit:
             return None
         if not self.policy.may_retry(method, idempotency_key is not None):
             return None
@@ -266,11 +268,13 @@ class SyncEngine(_EngineBase):
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
         rewind: Callable[[], None] | None = None,
+        max_retries: int | None = None,
     ) -> Outcome:
         """Run ``attempt`` until it succeeds, retrying what the policy allows; raise SDK errors.
 
         ``timeout`` is applied to requests made through the generated client; ``rewind`` is
-        called before every retry (to rewind a file body).
+        called before every retry (to rewind a file body); ``max_retries`` overrides the
+        client's for this call.
         """
         retry_index = 0
         while True:
@@ -294,7 +298,9 @@ class SyncEngine(_EngineBase):
                 assert outcome is not None
                 return outcome
             response = outcome.response if outcome is not None else None
-            delay = self._next_delay(method, idempotency_key, retry_index, error, response)
+            delay = self._next_delay(
+                method, idempotency_key, retry_index, error, response, max_retries
+            )
             if delay is None:
                 self.stats.record_error()
                 raise error
@@ -327,6 +333,7 @@ class AsyncEngine(_EngineBase):
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
         rewind: Callable[[], None] | None = None,
+        max_retries: int | None = None,
     ) -> Outcome:
         """The async form of :meth:`SyncEngine.execute`."""
         retry_index = 0
@@ -351,7 +358,9 @@ class AsyncEngine(_EngineBase):
                 assert outcome is not None
                 return outcome
             response = outcome.response if outcome is not None else None
-            delay = self._next_delay(method, idempotency_key, retry_index, error, response)
+            delay = self._next_delay(
+                method, idempotency_key, retry_index, error, response, max_retries
+            )
             if delay is None:
                 self.stats.record_error()
                 raise error

@@ -105,8 +105,11 @@ class EvoSpikeNetAPIError(requests.exceptions.RequestException):
 
     Attributes: ``message``, ``status_code`` (None without an HTTP answer), ``code`` (the
     problem code such as ``VAL_001``), ``detail``, ``request_id`` (the server's
-    ``X-Request-ID``), ``retry_after`` (seconds, when the server said), ``method`` and ``url``.
+    ``X-Request-ID``), ``retry_after`` (seconds, when the server said), ``method``, ``url``,
+    ``errors`` (failing fields) and ``response`` (an :class:`ErrorResponse`, or None).
     """
+
+    response: ErrorResponse | None  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -122,7 +125,8 @@ class EvoSpikeNetAPIError(requests.exceptions.RequestException):
         errors: list[FieldError] | None = None,
         response: ErrorResponse | None = None,
     ) -> None:
-        super().__init__(message, response=response)
+        super().__init__(message)
+        self.response = response
         self.message = message
         self.status_code = status_code
         self.code = code
@@ -176,7 +180,7 @@ class ArtifactIntegrityError(EvoSpikeNetAPIError):
     """Downloaded bytes do not match the sha256 or length the server announced."""
 
 
-class APIStatusError(EvoSpikeNetAPIError, requests.exceptions.HTTPError):
+class APIStatusError(EvoSpikeNetAPIError, requests.exceptions.HTTPError):  # type: ignore[misc]
     """The server answered with a 4xx or 5xx status (``status_code`` is always set)."""
 
     status_code: int
@@ -206,7 +210,7 @@ class PayloadTooLargeError(APIStatusError):
     """413: the upload exceeds the server's size limit."""
 
 
-class UnprocessableEntityError(APIStatusError, ValueError):
+class UnprocessableEntityError(APIStatusError, ValueError):  # type: ignore[misc]
     """422: a field is invalid (see ``errors``), or an uploaded sha256 did not match.
 
     Also a ``ValueError``: the server found an argument invalid.

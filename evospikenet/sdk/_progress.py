@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from types import TracebackType
 from typing import Any, Protocol
@@ -57,7 +58,7 @@ def open_progress(enabled: bool | None, total: int | None, description: str) -> 
     show = enabled if enabled is not None else sys.stderr.isatty()
     if show:
         try:
-            from tqdm.auto import tqdm
+            tqdm = importlib.import_module("tqdm.auto").tqdm
         except ImportError:
             show = False
         else:

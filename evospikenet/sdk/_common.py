@@ -1,0 +1,157 @@
+"""What the sync and async clients share besides request mechanics: construction, argument
+checks that read files, and the rules of composite calls (batch, polling, paging)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evospikenet_api_client import Client
+
+from . import _operations as ops
+from ._config import ClientConfig, Timeout
+from ._errors import APIStatusError, EvoSpikeNetAPIError
+from ._logging import configure_from_env
+from ._stats import RequestStats
+from ._types import ClientStats, FailedGeneration, ServerInfo
+
+__all__ = ["ClientCore"]
+
+DEFAULT_MAX_PROMPT_CHARS = 20_000
+# with_error_handling gives up at once on these: trying again cannot help.
+_FINAL_STATUSES = frozenset({400, 401, 403, 404, 413, 422})
+
+
+class ClientCore:
+    """Configuration, statistics and cached server facts of one client."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: Timeout | float | None,
+        max_retries: int,
+        transfer_timeout: Timeout | float | None,
+        default_headers: Mapping[str, str] | None,
+        progress: bool | None,
+        verify: bool | str,
+    ) -> None:
+        configure_from_env()
+        self.config = ClientConfig.resolve(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout,
+            transfer_timeout=transfer_timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            progress=progress,
+            verify=verify,
+        )
+        self.stats = RequestStats()
+        self.server_info: ServerInfo | None = None
+        self.generated = Client(base_url=self.config.base_url)
+
+    def option_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments for a copy of this client with ``overrides`` applied."""
+        allowed = {
+            "base_url",
+            "api_key",
+            "timeout",
+            "max_retries",
+            "transfer_timeout",
+            "default_headers",
+            "progress",
+            "verify",
+        }
+        unknown = set(overrides) - allowed
+        if unknown:
+            raise ValueError(f"with_options: unknown option(s): {', '.join(sorted(unknown))}")
+        c = self.config
+        kwargs: dict[str, Any] = {
+            "base_url": c.base_url,
+            "api_key": c.api_key,
+            "timeout": c.timeout,
+            "max_retries": c.max_retries,
+            "transfer_timeout": c.transfer_timeout,
+            "default_headers": dict(c.default_headers),
+            "progress": c.progress,
+            "verify": c.verify,
+        }
+        kwargs.update(overrides)
+        return kwargs
+
+    def max_wait(self) -> float:
+        """Longest long-poll the server allows (0: it did not say, so poll plainly)."""
+        info = self.server_info
+        if info is None:
+            return 0.0
+        return info.limits.max_wait_seconds or 0.0
+
+    def max_prompt_chars(self) -> int:
+        """Longest prompt the server accepts (its limit when known)."""
+        info = self.server_info
+        limit = info.limits.max_prompt_chars if info is not None else None
+        return limit or DEFAULT_MAX_PROMPT_CHARS
+
+    def snapshot_stats(self) -> ClientStats:
+        """The statistics as a :class:`ClientStats`."""
+        return ClientStats(self.stats.snapshot())
+
+
+def check_prompt(prompt: object, max_chars: int) -> str:
+    """The prompt if it is a non-empty string within ``max_chars``; else ValueError."""
+    text = ops.check_str("prompt", prompt)
+    if len(text) > max_chars:
+        raise ValueError(f"prompt: {len(text)} characters, the server accepts at most {max_chars}")
+    return text
+
+
+def read_media(field: str, path: object) -> str:
+    """The file at ``path``, base64-encoded; ValueError naming ``field`` when it is missing."""
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"{field}: expected a file path, got {type(path).__name__}")
+    file = Path(os.fspath(path)).expanduser()
+    if not file.is_file():
+        raise ValueError(f"{field}: no such file: {str(file)!r}")
+    return base64.b64encode(file.read_bytes()).decode("ascii")
+
+
+def prompt_fields(
+    prompt: str | None, image_path: object, audio_path: object
+) -> tuple[str | None, str | None, str | None]:
+    """The prompt and base64 media of ``submit_prompt``; ValueError when none is given."""
+    if prompt is not None:
+        ops.check_str("prompt", prompt, allow_empty=True)
+    text = prompt if prompt else None
+    if text is None and image_path is None and audio_path is None:
+        raise ValueError("submit_prompt: give at least one of prompt, image_path, audio_path")
+    image = read_media("image_path", image_path) if image_path is not None else None
+    audio = read_media("audio_path", audio_path) if audio_path is not None else None
+    return text, image, audio
+
+
+def failed_generation(prompt: str, error: Exception) -> FailedGeneration:
+    """A ``batch_generate`` entry for a prompt that failed."""
+    entry = FailedGeneration({"prompt": prompt, "error": str(error)})
+    if isinstance(error, EvoSpikeNetAPIError):
+        entry["code"] = error.code
+        entry["status_code"] = error.status_code
+        entry.request_id = error.request_id
+    return entry
+
+
+def is_final(error: Exception) -> bool:
+    """True when repeating the call cannot help (a client error the server will repeat)."""
+    return isinstance(error, APIStatusError) and error.status_code in _FINAL_STATUSES
+
+
+def check_poll_args(timeout: object, interval: object) -> tuple[float, float]:
+    """``timeout`` > 0 and ``interval`` >= 0 as floats; else ValueError."""
+    for field, value, minimum in (("timeout", timeout, 0.0), ("interval", interval, 0.0)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise ValueError(f"{field}: must be a number >= {minimum:g}, got {value!r}")
+    assert isinstance(timeout, int | float) and isinstance(interval, int | float)
+    return float(timeout), float(interval)
