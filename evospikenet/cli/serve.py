@@ -1,0 +1,74 @@
+"""``evospikenet serve``: run the reference API server."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+SIMULATION_PLUGIN = "evospikenet.simulation.server_plugin"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` command."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the EvoSpikeNet API server",
+        description="Run the reference API server on embedded defaults (SQLite, local blobs). "
+        "Environment: EVOSPIKENET_API_KEYS, DATABASE_URL, EVOSPIKENET_NODES_FILE, ... "
+        "(see docs/server.md).",
+    )
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="where the database and blobs live"
+    )
+    parser.add_argument(
+        "--no-nodes",
+        action="store_true",
+        help="do not start local simulation nodes (for nodes that run elsewhere)",
+    )
+    parser.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    parser.set_defaults(func=handle)
+
+
+def _plugins(no_nodes: bool) -> list[Any]:
+    if no_nodes:
+        return []
+    try:
+        module = importlib.import_module(SIMULATION_PLUGIN)
+    except ModuleNotFoundError as exc:
+        if exc.name not in {SIMULATION_PLUGIN, "zenoh"}:
+            raise
+        logging.getLogger("evospikenet.server").info(
+            "no local simulation nodes: %s is not available", SIMULATION_PLUGIN
+        )
+        return []
+    return [module.server_plugin]
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Start the server; returns the exit code."""
+    from evospikenet.server.logging_setup import configure_logging
+    from evospikenet.server.runner import run
+    from evospikenet.server.settings import Settings, SettingsError
+
+    configure_logging(args.log_level)
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    try:
+        settings = Settings.from_env(**overrides)
+        settings.check_startable()
+        run(settings, _plugins(args.no_nodes))
+    except (SettingsError, ValueError) as exc:
+        print(f"evospikenet serve: {exc}", file=sys.stderr)
+        return 2
+    return 0

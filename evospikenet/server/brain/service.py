@@ -1,0 +1,85 @@
+"""The brain's parts together, plus the janitor that requeues work of dead nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from evospikenet.server.blobstore import BlobStore
+from evospikenet.server.brain.nodes import NodeRegistry
+from evospikenet.server.brain.notifier import PromptNotifier
+from evospikenet.server.brain.queue import TERMINAL, PromptQueue
+from evospikenet.server.db import Database
+from evospikenet.server.settings import Settings
+
+log = logging.getLogger("evospikenet.server.brain")
+
+JANITOR_INTERVAL = 1.0
+PURGE_INTERVAL = 300.0
+
+
+class BrainService:
+    """Queue, nodes and notifier of one server; ``wait_for_result`` long-polls."""
+
+    def __init__(self, settings: Settings, database: Database, blobs: BlobStore) -> None:
+        self.settings = settings
+        self.notifier = PromptNotifier()
+        self.queue = PromptQueue(
+            database, blobs, self.notifier, max_attempts=settings.max_prompt_attempts
+        )
+        self.nodes = NodeRegistry(database, offline_after=settings.node_offline_seconds)
+        self._janitor: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Bind the notifier to the running loop and start the janitor."""
+        self.notifier.bind(asyncio.get_running_loop())
+        self._janitor = asyncio.create_task(self._janitor_loop(), name="brain-janitor")
+
+    async def stop(self) -> None:
+        """Stop the janitor."""
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._janitor
+
+    def janitor_pass(self, *, purge: bool) -> None:
+        """Requeue prompts of offline nodes; optionally delete results past retention."""
+        requeued = self.queue.requeue_stale(self.nodes.live_ids())
+        if requeued:
+            log.warning("requeued %d prompt(s) of offline nodes: %s", len(requeued), requeued)
+        if purge:
+            self.queue.purge_expired(self.settings.result_retention_seconds)
+
+    async def _janitor_loop(self) -> None:
+        last_purge = 0.0
+        while True:
+            now = time.monotonic()
+            purge = now - last_purge >= PURGE_INTERVAL
+            try:
+                await run_in_threadpool(self.janitor_pass, purge=purge)
+                if purge:
+                    last_purge = now
+            except Exception:
+                log.exception("brain janitor pass failed")
+            await asyncio.sleep(JANITOR_INTERVAL)
+
+    async def wait_for_result(self, prompt_id: str, wait: float) -> dict[str, Any] | None:
+        """The prompt's result; waits up to ``wait`` s for a terminal state, woken by the
+        notifier (re-reading the database at most every 5 s for changes made elsewhere)."""
+        deadline = time.monotonic() + wait
+        while True:
+            event = self.notifier.subscribe(prompt_id)
+            try:
+                result = await run_in_threadpool(self.queue.get, prompt_id)
+                remaining = deadline - time.monotonic()
+                if result is None or result["state"] in TERMINAL or remaining <= 0:
+                    return result
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=min(remaining, 5.0))
+            finally:
+                self.notifier.unsubscribe(prompt_id, event)

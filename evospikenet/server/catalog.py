@@ -1,0 +1,184 @@
+"""Sessions and artifacts in the database (metadata only; bytes live in the blob store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from evospikenet.server.db import Database, isoformat, utcnow
+from evospikenet.server.ids import encode_cursor, new_id
+from evospikenet.server.tables import ArtifactRow, PromptRow, SessionRow
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, newest first, and the cursor of the next page (None when last)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def session_json(row: SessionRow, artifact_count: int) -> dict[str, Any]:
+    """A session as the API shows it."""
+    return {
+        "session_id": row.id,
+        "description": row.description,
+        "created_at": isoformat(row.created_at),
+        "artifact_count": artifact_count,
+    }
+
+
+def artifact_json(row: ArtifactRow, session_id: str) -> dict[str, Any]:
+    """An artifact as the API shows it."""
+    return {
+        "artifact_id": row.id,
+        "session_id": session_id,
+        "artifact_type": row.artifact_type,
+        "name": row.name,
+        "llm_type": row.llm_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "content_type": row.content_type,
+        "created_at": isoformat(row.created_at),
+    }
+
+
+def _count(db: Session, session_pk: int) -> int:
+    return int(
+        db.scalar(select(func.count(ArtifactRow.pk)).where(ArtifactRow.session_pk == session_pk))
+        or 0
+    )
+
+
+class Catalog:
+    """Reads and writes sessions and artifacts."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def create_session(self, description: str, *, bundled_default: bool = False) -> dict[str, Any]:
+        """A new, empty session."""
+        with self.database.session() as db:
+            row = SessionRow(
+                id=new_id("ses"),
+                description=description,
+                bundled_default=bundled_default,
+                created_at=utcnow(),
+            )
+            db.add(row)
+            db.flush()
+            return session_json(row, 0)
+
+    def get_session(self, session_id: str) -> dict[str, Any] | None:
+        """One session, or None."""
+        with self.database.session() as db:
+            row = db.scalar(select(SessionRow).where(SessionRow.id == session_id))
+            return None if row is None else session_json(row, _count(db, row.pk))
+
+    def session_exists(self, session_id: str) -> bool:
+        """True when the session exists."""
+        with self.database.session() as db:
+            return db.scalar(select(SessionRow.pk).where(SessionRow.id == session_id)) is not None
+
+    def list_sessions(self, limit: int, after_pk: int | None) -> Page:
+        """Sessions newest first."""
+        with self.database.session() as db:
+            query = select(SessionRow).order_by(SessionRow.pk.desc()).limit(limit + 1)
+            if after_pk is not None:
+                query = query.where(SessionRow.pk < after_pk)
+            rows = list(db.scalars(query))
+            counts = dict(
+                db.execute(
+                    select(ArtifactRow.session_pk, func.count(ArtifactRow.pk))
+                    .where(ArtifactRow.session_pk.in_([r.pk for r in rows[:limit]]))
+                    .group_by(ArtifactRow.session_pk)
+                ).all()
+            )
+            items = [session_json(r, int(counts.get(r.pk, 0))) for r in rows[:limit]]
+            more = len(rows) > limit
+            return Page(items, encode_cursor(rows[limit - 1].pk) if more else None)
+
+    def list_artifacts(
+        self,
+        *,
+        limit: int,
+        after_pk: int | None,
+        artifact_type: str | None = None,
+        session_id: str | None = None,
+        llm_type: str | None = None,
+        name: str | None = None,
+    ) -> Page:
+        """Artifacts newest first, filtered (filters combine with AND)."""
+        with self.database.session() as db:
+            query = (
+                select(ArtifactRow, SessionRow.id)
+                .join(SessionRow, SessionRow.pk == ArtifactRow.session_pk)
+                .order_by(ArtifactRow.pk.desc())
+                .limit(limit + 1)
+            )
+            if after_pk is not None:
+                query = query.where(ArtifactRow.pk < after_pk)
+            if artifact_type is not None:
+                query = query.where(ArtifactRow.artifact_type == artifact_type)
+            if session_id is not None:
+                query = query.where(SessionRow.id == session_id)
+            if llm_type is not None:
+                query = query.where(ArtifactRow.llm_type == llm_type)
+            if name is not None:
+                query = query.where(ArtifactRow.name == name)
+            rows = db.execute(query).all()
+            items = [artifact_json(row, sid) for row, sid in rows[:limit]]
+            more = len(rows) > limit
+            return Page(items, encode_cursor(rows[limit - 1][0].pk) if more else None)
+
+    def get_artifact(self, artifact_id: str) -> dict[str, Any] | None:
+        """One artifact's metadata, or None."""
+        with self.database.session() as db:
+            found = db.execute(
+                select(ArtifactRow, SessionRow.id)
+                .join(SessionRow, SessionRow.pk == ArtifactRow.session_pk)
+                .where(ArtifactRow.id == artifact_id)
+            ).first()
+            return None if found is None else artifact_json(found[0], found[1])
+
+    def add_artifact(
+        self,
+        *,
+        session_id: str,
+        artifact_type: str,
+        name: str,
+        llm_type: str | None,
+        size: int,
+        sha256: str,
+        content_type: str,
+    ) -> dict[str, Any] | None:
+        """Record an artifact whose bytes are already in the blob store; None if no session."""
+        with self.database.session() as db:
+            session_pk = db.scalar(select(SessionRow.pk).where(SessionRow.id == session_id))
+            if session_pk is None:
+                return None
+            row = ArtifactRow(
+                id=new_id("art"),
+                session_pk=session_pk,
+                artifact_type=artifact_type,
+                name=name,
+                llm_type=llm_type,
+                size=size,
+                sha256=sha256,
+                content_type=content_type,
+                created_at=utcnow(),
+            )
+            db.add(row)
+            db.flush()
+            return artifact_json(row, session_id)
+
+    def referenced_digests(self) -> set[str]:
+        """Every blob digest some row points at (artifacts and prompt media)."""
+        with self.database.session() as db:
+            digests = set(db.scalars(select(ArtifactRow.sha256).distinct()))
+            for image, audio in db.execute(select(PromptRow.image_sha256, PromptRow.audio_sha256)):
+                digests.update(d for d in (image, audio) if d)
+            return digests

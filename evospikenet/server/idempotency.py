@@ -1,0 +1,254 @@
+"""``Idempotency-Key`` for every POST: the same key and body within the TTL replays the first
+response; the same key with another body → 422 ``IDEM_001``; a key whose first request is still
+running → 409 ``IDEM_002`` (with Retry-After), chosen over waiting so no request hangs.
+
+Keys are scoped by the caller's identity (the API key's hash). The body's fingerprint covers
+method, path and bytes, hashed while the body streams to the handler (uploads are not buffered).
+Only 2xx answers are stored; any other outcome forgets the key so the client may retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from evospikenet.server.auth import ANONYMOUS, identity_of, key_matches
+from evospikenet.server.db import Database, as_utc, utcnow
+from evospikenet.server.errors import ApiError, problem_response
+from evospikenet.server.tables import IdempotencyRow
+
+_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
+MAX_STORED_BODY = 1024 * 1024
+_REPLAYED_HEADERS = {"content-type", "location", "x-next-cursor", "link", "retry-after"}
+
+
+class IdempotencyStore:
+    """Rows of ``idempotency_keys``."""
+
+    def __init__(self, database: Database, ttl_seconds: float) -> None:
+        self.database = database
+        self.ttl = timedelta(seconds=ttl_seconds)
+
+    def clear_stale(self) -> None:
+        """At start-up: forget in-flight keys of a previous run and keys past the TTL."""
+        with self.database.session() as db:
+            db.execute(delete(IdempotencyRow).where(IdempotencyRow.state == "in_flight"))
+            db.execute(
+                delete(IdempotencyRow).where(IdempotencyRow.created_at < utcnow() - self.ttl)
+            )
+
+    def begin(self, scope: str, key: str, method: str, path: str) -> IdempotencyRow | None:
+        """Claim ``key``: None when claimed now, else the existing (live) row."""
+        for _ in range(3):
+            try:
+                with self.database.session() as db:
+                    existing = db.get(IdempotencyRow, (scope, key))
+                    if existing is not None:
+                        if as_utc(existing.created_at) >= utcnow() - self.ttl:
+                            db.expunge(existing)
+                            return existing
+                        db.delete(existing)
+                        db.flush()
+                    db.add(
+                        IdempotencyRow(
+                            scope=scope,
+                            key=key,
+                            method=method,
+                            path=path,
+                            state="in_flight",
+                            created_at=utcnow(),
+                        )
+                    )
+                return None
+            except IntegrityError:
+                continue  # a concurrent request claimed it first: read its row
+        with self.database.session() as db:
+            row = db.get(IdempotencyRow, (scope, key))
+            if row is not None:
+                db.expunge(row)
+            return row
+
+    def finish(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> None:
+        """Store the response of a claimed key."""
+        with self.database.session() as db:
+            row = db.get(IdempotencyRow, (scope, key))
+            if row is None:
+                return
+            row.state = "done"
+            row.request_sha256 = fingerprint
+            row.status_code = status
+            row.headers_json = json.dumps(headers)
+            row.body = body
+
+    def forget(self, scope: str, key: str) -> None:
+        """Release a claimed key without storing anything."""
+        with self.database.session() as db:
+            db.execute(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.scope == scope, IdempotencyRow.key == key
+                )
+            )
+
+
+def _fingerprint_start(method: str, path: str) -> Any:
+    digest = hashlib.sha256()
+    digest.update(f"{method} {path}\n".encode())
+    return digest
+
+
+def _identity(scope: Scope, api_keys: tuple[str, ...], node_keys: tuple[str, ...]) -> str | None:
+    headers = dict((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    presented = headers.get("x-api-key")
+    if not api_keys and not node_keys:
+        return ANONYMOUS
+    if presented and (key_matches(presented, api_keys) or key_matches(presented, node_keys)):
+        return identity_of(presented)
+    if not api_keys and not presented:
+        return ANONYMOUS
+    return None  # not authenticated: let the handler answer 401
+
+
+class IdempotencyMiddleware:
+    """Applies the Idempotency-Key rules to POST requests."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        key = None
+        for name, value in scope["headers"]:
+            if name == b"idempotency-key":
+                key = value.decode("latin-1")
+        if key is None or not _KEY.match(key):
+            await self.app(scope, receive, send)  # absent, or invalid: the handler says 422
+            return
+        state = scope["app"].state.server
+        identity = _identity(scope, state.settings.api_keys, state.settings.node_keys)
+        if identity is None:
+            await self.app(scope, receive, send)
+            return
+        store: IdempotencyStore = state.idempotency
+        method, path = scope["method"], scope["path"]
+        existing = await run_in_threadpool(store.begin, identity, key, method, path)
+        request = Request(scope)
+        if existing is not None:
+            await self._answer_existing(existing, method, path, scope, receive, send, request)
+            return
+        digest = _fingerprint_start(method, path)
+
+        async def hashing_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                digest.update(message.get("body", b""))
+            return message
+
+        captured: dict[str, Any] = {"status": None, "headers": [], "body": bytearray(), "ok": True}
+
+        async def capturing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = [
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in message.get("headers", [])
+                    if k.decode("latin-1").lower() in _REPLAYED_HEADERS
+                ]
+            elif message["type"] == "http.response.body":
+                body = captured["body"]
+                body += message.get("body", b"")
+                if len(body) > MAX_STORED_BODY:
+                    captured["ok"] = False
+                    captured["body"] = bytearray()
+            await send(message)
+
+        stored = False
+        try:
+            await self.app(scope, hashing_receive, capturing_send)
+            status = captured["status"]
+            if status is not None and 200 <= status < 300 and captured["ok"]:
+                await run_in_threadpool(
+                    store.finish,
+                    identity,
+                    key,
+                    digest.hexdigest(),
+                    status,
+                    captured["headers"],
+                    bytes(captured["body"]),
+                )
+                stored = True
+        finally:
+            if not stored:
+                await run_in_threadpool(store.forget, identity, key)
+
+    async def _answer_existing(
+        self,
+        row: IdempotencyRow,
+        method: str,
+        path: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: Request,
+    ) -> None:
+        if row.state != "done":
+            error = ApiError(
+                409,
+                "IDEM_002",
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+                kind="idempotency-in-progress",
+                headers={"Retry-After": "1"},
+            )
+            await problem_response(request, error)(scope, receive, send)
+            return
+        digest = _fingerprint_start(method, path)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            digest.update(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        if digest.hexdigest() != row.request_sha256:
+            error = ApiError(
+                422,
+                "IDEM_001",
+                "This Idempotency-Key was already used with a different request body; "
+                "use a new key for a new request.",
+                kind="idempotency-key-reused",
+                errors=[
+                    {
+                        "field": "header.Idempotency-Key",
+                        "message": "reused with another body",
+                        "type": "idempotency",
+                    }
+                ],
+            )
+            await problem_response(request, error)(scope, receive, send)
+            return
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in json.loads(row.headers_json or "[]")
+        ]
+        body = row.body or b""
+        headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+        await send({"type": "http.response.start", "status": row.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,1 @@
+"""One router per API area: health, generate, distributed_brain, sessions, artifacts."""

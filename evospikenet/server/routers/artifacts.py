@@ -1,0 +1,114 @@
+"""Artifacts: streaming upload, filtered listing, metadata, streaming download."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from evospikenet.server.auth import require_api_key
+from evospikenet.server.blobstore import DigestMismatch
+from evospikenet.server.catalog import Catalog
+from evospikenet.server.downloads import download_response
+from evospikenet.server.errors import ApiError
+from evospikenet.server.ids import decode_cursor
+from evospikenet.server.routers.common import json_response, page_response
+from evospikenet.server.routers.sessions import session_not_found
+from evospikenet.server.state import server_state
+from evospikenet.server.uploads import read_multipart
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+
+
+def artifact_not_found(artifact_id: str) -> ApiError:
+    """The 404 ``ART_001`` answer."""
+    return ApiError(404, "ART_001", f"No artifact {artifact_id!r}.", kind="not-found")
+
+
+@router.post("/api/artifacts")
+async def upload_artifact(request: Request) -> Response:
+    state = server_state(request)
+    state.contract.parameters("uploadArtifact", request)
+    upload = await read_multipart(
+        request, state.blobs, max_file_bytes=state.settings.max_upload_bytes
+    )
+    try:
+        fields = dict(upload.fields)
+        if upload.file is not None:
+            fields["file"] = "(binary)"
+        state.contract.validate_schema("ArtifactUpload", fields)
+        catalog = Catalog(state.db)
+        session_id = fields["session_id"]
+        if not await run_in_threadpool(catalog.session_exists, session_id):
+            raise session_not_found(session_id)
+        assert upload.file is not None
+        writer = upload.file
+        try:
+            digest = await run_in_threadpool(writer.commit, fields.get("sha256"))
+        except DigestMismatch as exc:
+            raise ApiError(
+                422,
+                "ART_002",
+                f"The file's sha256 is {exc.actual}, not the {exc.expected} that was sent; "
+                "nothing was stored.",
+                kind="digest-mismatch",
+                errors=[{"field": "body.sha256", "message": "does not match", "type": "digest"}],
+            ) from None
+    except BaseException:
+        upload.discard()
+        raise
+    artifact = await run_in_threadpool(
+        lambda: catalog.add_artifact(
+            session_id=session_id,
+            artifact_type=fields["artifact_type"],
+            name=fields["name"],
+            llm_type=fields.get("llm_type"),
+            size=writer.size,
+            sha256=digest,
+            content_type=upload.file_content_type,
+        )
+    )
+    if artifact is None:
+        raise session_not_found(session_id)
+    state.models.artifact_uploaded(artifact)
+    return json_response(
+        artifact, 201, headers={"Location": f"/api/artifacts/{artifact['artifact_id']}"}
+    )
+
+
+@router.get("/api/artifacts")
+async def list_artifacts(request: Request) -> Response:
+    state = server_state(request)
+    params = state.contract.parameters("listArtifacts", request)
+    after = decode_cursor(params["cursor"])
+    page = await run_in_threadpool(
+        lambda: Catalog(state.db).list_artifacts(
+            limit=params["limit"],
+            after_pk=after,
+            artifact_type=params["artifact_type"],
+            session_id=params["session_id"],
+            llm_type=params["llm_type"],
+            name=params["name"],
+        )
+    )
+    return page_response(request, page)
+
+
+@router.get("/api/artifacts/{artifact_id}")
+async def get_artifact(request: Request) -> Response:
+    state = server_state(request)
+    params = state.contract.parameters("getArtifact", request)
+    artifact = await run_in_threadpool(Catalog(state.db).get_artifact, params["artifact_id"])
+    if artifact is None:
+        raise artifact_not_found(params["artifact_id"])
+    return json_response(artifact)
+
+
+@router.get("/api/artifacts/{artifact_id}/download")
+async def download_artifact(request: Request) -> Response:
+    state = server_state(request)
+    params = state.contract.parameters("downloadArtifact", request)
+    artifact = await run_in_threadpool(Catalog(state.db).get_artifact, params["artifact_id"])
+    if artifact is None:
+        raise artifact_not_found(params["artifact_id"])
+    return download_response(state.blobs, artifact, params["Range"], params["If-None-Match"])

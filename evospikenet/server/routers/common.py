@@ -1,0 +1,42 @@
+"""Small helpers shared by the routers: JSON answers, paging headers, bounded JSON bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from evospikenet.server.catalog import Page
+from evospikenet.server.contract import read_json
+from evospikenet.server.state import ServerState
+
+JSON_BODY_LIMIT = 1024 * 1024
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON answer."""
+    return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+def page_response(request: Request, page: Page) -> JSONResponse:
+    """A list answer with ``X-Next-Cursor`` and ``Link: rel="next"`` when more exist."""
+    headers: dict[str, str] = {}
+    if page.next_cursor is not None:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        query.append(("cursor", page.next_cursor))
+        headers["X-Next-Cursor"] = page.next_cursor
+        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+    return JSONResponse(page.items, headers=headers)
+
+
+async def validated_body(
+    request: Request, state: ServerState, schema: str, max_bytes: int = JSON_BODY_LIMIT
+) -> dict[str, Any]:
+    """The JSON body, parsed (400) and checked against the contract's ``schema`` (422)."""
+    body = await read_json(request, max_bytes)
+    state.contract.validate_schema(schema, body)
+    return body  # type: ignore[no-any-return]

@@ -1,0 +1,137 @@
+"""Distributed brain: submit prompts, read results (long-poll), node status, remote logs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from evospikenet.server.auth import require_api_key, require_node_or_api_key
+from evospikenet.server.catalog import Catalog
+from evospikenet.server.errors import ApiError, validation_error
+from evospikenet.server.remote_hosts import remote_log_answer
+from evospikenet.server.routers.common import json_response, validated_body
+from evospikenet.server.routers.sessions import session_not_found
+from evospikenet.server.state import ServerState, server_state
+
+router = APIRouter()
+
+
+def _decode_media(state: ServerState, body: dict[str, Any], field: str) -> bytes | None:
+    text = body.get(field)
+    if text is None:
+        return None
+    limit = state.settings.max_media_bytes
+    stripped = text.rstrip("=")
+    if len(stripped) * 3 // 4 > limit:
+        raise ApiError(
+            413,
+            "MEDIA_001",
+            f"body.{field} decodes to more than {limit} bytes (limits.max_media_bytes).",
+            kind="too-large",
+        )
+    if len(stripped) % 4 == 1:
+        raise validation_error(f"body.{field}", "is not valid base64 (bad length)", "base64")
+    padded = stripped + "=" * (-len(stripped) % 4)
+    try:
+        return base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        raise validation_error(f"body.{field}", "is not valid base64", "base64") from None
+
+
+def _prompt_body_limit(state: ServerState) -> int:
+    media = (state.settings.max_media_bytes * 4) // 3 + 8
+    return 2 * media + state.settings.max_prompt_chars * 6 + 64 * 1024
+
+
+@router.post("/api/distributed_brain/prompt", dependencies=[Depends(require_api_key)])
+async def submit_prompt(request: Request) -> Response:
+    state = server_state(request)
+    state.contract.parameters("submitPrompt", request)
+    body = await validated_body(request, state, "PromptRequest", _prompt_body_limit(state))
+    text = body.get("prompt")
+    if text is not None and len(text) > state.settings.max_prompt_chars:
+        raise validation_error(
+            "body.prompt", f"is longer than {state.settings.max_prompt_chars} characters"
+        )
+    image = _decode_media(state, body, "image")
+    audio = _decode_media(state, body, "audio")
+    session_id = body.get("session_id")
+    if session_id is not None and not await run_in_threadpool(
+        Catalog(state.db).session_exists, session_id
+    ):
+        raise session_not_found(session_id)
+    accepted = await run_in_threadpool(
+        lambda: state.brain.queue.submit(
+            text=text,
+            image=image,
+            audio=audio,
+            priority=int(body.get("priority", 5)),
+            session_id=session_id,
+        )
+    )
+    accepted = {"message": "Prompt queued.", **accepted}
+    location = f"/api/distributed_brain/result?prompt_id={accepted['prompt_id']}"
+    return json_response(accepted, 202, headers={"Location": location})
+
+
+@router.get("/api/distributed_brain/result", dependencies=[Depends(require_api_key)])
+async def get_prompt_result(request: Request) -> Response:
+    state = server_state(request)
+    params = state.contract.parameters("getPromptResult", request)
+    prompt_id = params["prompt_id"]
+    if prompt_id is None:
+        return json_response(await run_in_threadpool(state.brain.queue.latest_completed))
+    wait = min(float(params["wait"] or 0), state.settings.max_wait_seconds)
+    result = await state.brain.wait_for_result(prompt_id, wait)
+    if result is None:
+        raise ApiError(404, "PROMPT_001", f"No prompt {prompt_id!r}.", kind="not-found")
+    return json_response(result)
+
+
+def simulation_status(state: ServerState) -> dict[str, Any]:
+    """The body of ``GET /api/distributed_brain/status`` (blocking)."""
+    nodes = state.brain.nodes.list()
+    counts = state.brain.queue.counts()
+    return {
+        "nodes": nodes,
+        "active_nodes": sum(1 for node in nodes if node["status"] != "offline"),
+        **counts,
+    }
+
+
+@router.get("/api/distributed_brain/status", dependencies=[Depends(require_api_key)])
+async def get_simulation_status(request: Request) -> Response:
+    state = server_state(request)
+    return json_response(await run_in_threadpool(simulation_status, state))
+
+
+@router.post("/api/distributed_brain/status", dependencies=[Depends(require_node_or_api_key)])
+async def report_node_status(request: Request) -> Response:
+    state = server_state(request)
+    state.contract.parameters("reportNodeStatus", request)
+    body = await validated_body(request, state, "NodeReport")
+    node = await run_in_threadpool(
+        lambda: state.brain.nodes.report(
+            node_id=body["node_id"],
+            rank=int(body["rank"]),
+            node_type=body["type"],
+            status=body["status"],
+            prompts_done=None if body.get("prompts_done") is None else int(body["prompts_done"]),
+            spike_rate=body.get("spike_rate"),
+            host=body.get("host"),
+        )
+    )
+    return json_response(node)
+
+
+@router.post("/api/distributed_brain/remote_log", dependencies=[Depends(require_api_key)])
+async def get_remote_log(request: Request) -> Response:
+    state = server_state(request)
+    state.contract.parameters("getRemoteLog", request)
+    body = await validated_body(request, state, "RemoteLogRequest")
+    return json_response(await remote_log_answer(state, body))

@@ -1,0 +1,38 @@
+"""Text generation by the served model."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from evospikenet.server.auth import require_api_key
+from evospikenet.server.errors import validation_error
+from evospikenet.server.routers.common import json_response, validated_body
+from evospikenet.server.state import server_state
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+
+
+@router.post("/api/generate")
+async def generate_text(request: Request) -> Response:
+    state = server_state(request)
+    state.contract.parameters("generateText", request)
+    body = await validated_body(request, state, "GenerateRequest")
+    settings = state.settings
+    if len(body["prompt"]) > settings.max_prompt_chars:
+        raise validation_error(
+            "body.prompt", f"is longer than {settings.max_prompt_chars} characters"
+        )
+    max_length = int(body.get("max_length", 50))
+    if max_length > settings.max_new_tokens:
+        raise validation_error("body.max_length", f"must be at most {settings.max_new_tokens}")
+    top_k = body.get("top_k")
+    seed = body.get("seed")
+    result = await state.models.generate(
+        body["prompt"],
+        max_new_tokens=max_length,
+        temperature=float(body.get("temperature", 1.0)),
+        top_k=None if top_k is None else int(top_k),
+        seed=None if seed is None else int(seed),
+    )
+    return json_response(result)

@@ -1,0 +1,37 @@
+"""Run the server under uvicorn with graceful shutdown (SIGTERM/SIGINT finish open requests)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from evospikenet.server.app import Plugin, create_app
+from evospikenet.server.settings import Settings
+
+log = logging.getLogger("evospikenet.server")
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
+    """Serve until a signal asks to stop; raises ``SettingsError`` for unsafe settings."""
+    import uvicorn
+
+    app = create_app(settings, plugins)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        server_header=False,
+        proxy_headers=False,
+    )
+    log.info(
+        "evospikenet API on http://%s:%d (data in %s)",
+        settings.host,
+        settings.port,
+        settings.data_dir,
+    )
+    uvicorn.Server(config).run()

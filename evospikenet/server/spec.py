@@ -1,0 +1,46 @@
+"""The hand-written OpenAPI contract that the server serves and validates requests against."""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_SPEC = Path(__file__).resolve().parents[2] / "openapi" / "evospikenet.yaml"
+
+
+def spec_text() -> str:
+    """The YAML text: the repository's file, else the copy packaged in the wheel."""
+    if REPO_SPEC.is_file():
+        return REPO_SPEC.read_text(encoding="utf-8")
+    resource = importlib.resources.files("evospikenet") / "_spec" / "evospikenet.yaml"
+    return resource.read_text(encoding="utf-8")
+
+
+@functools.cache
+def load_spec() -> dict[str, Any]:
+    """The contract as a dict (loaded once)."""
+    spec = yaml.safe_load(spec_text())
+    if not isinstance(spec, dict) or "paths" not in spec:
+        raise RuntimeError("the OpenAPI document has no paths")
+    return spec
+
+
+def api_version() -> str:
+    """The contract's ``info.version``."""
+    return str(load_spec()["info"]["version"])
+
+
+def spec_operations(spec: dict[str, Any] | None = None) -> set[tuple[str, str]]:
+    """Every (METHOD, path) the contract defines."""
+    spec = spec or load_spec()
+    methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+    return {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in methods
+    }

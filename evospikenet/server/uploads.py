@@ -1,0 +1,195 @@
+"""Streaming multipart upload: parse the request stream ourselves, file bytes straight to disk.
+
+Starlette's ``request.form()`` spools the whole body before the handler runs; here the body is
+fed chunk by chunk to python-multipart's callback parser, text fields are kept (small, bounded),
+and the file part goes into a ``BlobWriter`` (a temp file, hashed while written).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from evospikenet.server.blobstore import BlobStore, BlobTooLarge, BlobWriter
+from evospikenet.server.errors import ApiError, unparsable, validation_error
+
+MAX_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 32
+BODY_OVERHEAD = 256 * 1024  # room for the text fields and part headers around the file
+FEED_BYTES = 1024 * 1024
+_MEDIA_TYPE = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+)
+
+
+def too_large(limit: int) -> ApiError:
+    """The 413 ``ART_003`` answer."""
+    return ApiError(
+        413,
+        "ART_003",
+        f"The upload exceeds the server's limit of {limit} bytes (limits.max_upload_bytes).",
+        kind="too-large",
+    )
+
+
+@dataclass
+class ParsedUpload:
+    """The text fields and the (not yet committed) file of one multipart body."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    file: BlobWriter | None = None
+    file_content_type: str = "application/octet-stream"
+
+    def discard(self) -> None:
+        """Throw the file bytes away."""
+        if self.file is not None:
+            self.file.discard()
+
+
+class _Collector:
+    def __init__(self, blobs: BlobStore, max_file_bytes: int, file_field: str) -> None:
+        self.blobs = blobs
+        self.max_file_bytes = max_file_bytes
+        self.file_field = file_field
+        self.result = ParsedUpload()
+        self.ended = False
+        self.parts = 0
+        self._headers: dict[str, str] = {}
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._name: str | None = None
+        self._is_file = False
+        self._buffer = bytearray()
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise unparsable(f"the multipart body has more than {MAX_PARTS} parts")
+        self._headers = {}
+        self._name = None
+        self._is_file = False
+        self._buffer = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        name = self._header_field.decode("latin-1").strip().lower()
+        self._headers[name] = self._header_value.decode("latin-1").strip()
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+
+    def on_headers_finished(self) -> None:
+        disposition, params = parse_options_header(self._headers.get("content-disposition", ""))
+        if disposition != b"form-data" or b"name" not in params:
+            raise unparsable("a multipart part lacks 'Content-Disposition: form-data; name=...'")
+        try:
+            self._name = params[b"name"].decode("utf-8")
+        except UnicodeDecodeError:
+            raise unparsable("a multipart part name is not valid UTF-8") from None
+        self._is_file = self._name == self.file_field
+        if self._is_file:
+            if self.result.file is not None:
+                raise validation_error(f"body.{self.file_field}", "was sent more than once")
+            content_type = self._headers.get("content-type", "").split(";", 1)[0].strip()
+            if _MEDIA_TYPE.match(content_type):
+                self.result.file_content_type = content_type.lower()
+            self.result.file = self.blobs.writer(self.max_file_bytes)
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._is_file:
+            assert self.result.file is not None
+            try:
+                self.result.file.write(data[start:end])
+            except BlobTooLarge:
+                raise too_large(self.max_file_bytes) from None
+            return
+        self._buffer += data[start:end]
+        if len(self._buffer) > MAX_FIELD_BYTES:
+            raise validation_error(f"body.{self._name}", f"is longer than {MAX_FIELD_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if self._is_file or self._name is None:
+            return
+        if self._name in self.result.fields:
+            raise validation_error(f"body.{self._name}", "was sent more than once")
+        try:
+            self.result.fields[self._name] = self._buffer.decode("utf-8")
+        except UnicodeDecodeError:
+            raise unparsable(f"the multipart field {self._name!r} is not valid UTF-8") from None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+def _boundary(request: Request) -> bytes:
+    media_type, params = parse_options_header(request.headers.get("content-type", ""))
+    if media_type != b"multipart/form-data":
+        raise unparsable("Content-Type must be multipart/form-data with a boundary")
+    boundary = params.get(b"boundary", b"")
+    if not boundary or len(boundary) > 200:
+        raise unparsable("the multipart/form-data Content-Type has no usable boundary")
+    return boundary
+
+
+async def read_multipart(
+    request: Request, blobs: BlobStore, *, max_file_bytes: int, file_field: str = "file"
+) -> ParsedUpload:
+    """Stream the request's multipart body; the file part goes to a temp file in the store.
+
+    Raises 400 (unparsable), 413 (over the limit, from Content-Length before reading), 422.
+    On any failure nothing stays on disk. The caller commits or discards ``result.file``.
+    """
+    boundary = _boundary(request)
+    max_body = max_file_bytes + BODY_OVERHEAD
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise too_large(max_file_bytes)
+    collector = _Collector(blobs, max_file_bytes, file_field)
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": collector.on_part_begin,
+            "on_part_data": collector.on_part_data,
+            "on_part_end": collector.on_part_end,
+            "on_header_field": collector.on_header_field,
+            "on_header_value": collector.on_header_value,
+            "on_header_end": collector.on_header_end,
+            "on_headers_finished": collector.on_headers_finished,
+            "on_end": collector.on_end,
+        },
+    )
+
+    def feed(data: bytes) -> None:
+        try:
+            parser.write(data)
+        except FormParserError as exc:
+            raise unparsable(f"the multipart body is malformed: {exc}") from None
+
+    received = 0
+    pending = bytearray()
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > max_body:
+                raise too_large(max_file_bytes)
+            pending += chunk
+            if len(pending) >= FEED_BYTES:
+                data, pending = bytes(pending), bytearray()
+                await run_in_threadpool(feed, data)
+        if pending:
+            await run_in_threadpool(feed, bytes(pending))
+        if not collector.ended:
+            raise unparsable("the multipart body ended before its closing boundary")
+        return collector.result
+    except BaseException:
+        collector.result.discard()
+        raise
