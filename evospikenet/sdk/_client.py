@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from . import _operations as ops
 from ._artifacts import (
-    CHUNK,
     BufferSink,
     FileInput,
     FileSink,
@@ -508,7 +507,7 @@ class EvoSpikeNetAPIClient:
         sink.verify(f"artifact {aid}")
 
     def _download_attempt(self, url: str, sink: Sink, bar: Progress) -> Outcome:
-        headers = {"Accept": "application/octet-stream"}
+        headers = {"Accept": OCTET_STREAM, "Accept-Encoding": "identity"}
         resuming = sink.size > 0 and sink.etag is not None
         if resuming:
             headers["Range"] = f"bytes={sink.size}-"
@@ -517,7 +516,7 @@ class EvoSpikeNetAPIClient:
                 response.read()
                 return Outcome(response)
             begin_body(sink, response, resuming, bar)
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():
                 sink.write(chunk)
                 bar.update(len(chunk))
             return Outcome(response)
