@@ -3,6 +3,7 @@
 Everything public is listed here; modules starting with ``_`` are private.
 """
 
+from ._async_client import AsyncEvoSpikeNetAPIClient
 from ._client import EvoSpikeNetAPIClient
 from ._config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_URL, Timeout
 from ._errors import (
@@ -55,6 +56,7 @@ __all__ = [
     "APITimeoutError",
     "Artifact",
     "ArtifactIntegrityError",
+    "AsyncEvoSpikeNetAPIClient",
     "AuthenticationError",
     "BadRequestError",
     "ClientStats",
