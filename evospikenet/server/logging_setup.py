@@ -38,3 +38,4 @@ def configure_logging(level: str = "info") -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -253,7 +253,11 @@ class ModelManager:
         self.loading = True
         try:
             if self.served is None:
-                self.ensure_bundled_default()
+                try:
+                    self.ensure_bundled_default()
+                except Exception as exc:
+                    log.warning("bundled default model not registered: %s", exc)
+                    self.error = f"bundled default model not registered: {exc}"
             current = self.served
             newest_pk_seen = None
             tried = 0

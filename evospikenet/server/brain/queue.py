@@ -165,16 +165,22 @@ class PromptQueue:
                 )
                 if row is None:
                     return None
+                attempts = row.attempts + 1
                 now = utcnow()
                 claimed = db.execute(
                     update(PromptRow)
-                    .where(PromptRow.pk == row.pk, PromptRow.state == "queued")
+                    .where(
+                        PromptRow.pk == row.pk,
+                        PromptRow.state == "queued",
+                        PromptRow.attempts == row.attempts,
+                    )
                     .values(
                         state="running",
                         claimed_by=node_id,
                         started_at=now,
-                        attempts=PromptRow.attempts + 1,
-                    )
+                        attempts=attempts,
+                    ),
+                    execution_options={"synchronize_session": False},
                 ).rowcount
                 if claimed != 1:
                     continue  # another claimer won the race; try the next prompt
@@ -185,7 +191,7 @@ class PromptQueue:
                     audio_path=self.blobs.path_for(row.audio_sha256) if row.audio_sha256 else None,
                     priority=row.priority,
                     session_id=row.session_id,
-                    attempts=row.attempts + 1,
+                    attempts=attempts,
                 )
             self.notifier.notify(result.prompt_id)
             return result
