@@ -1,0 +1,175 @@
+"""Autoregressive sampling shared by the spiking model and the baseline.
+
+A model plugs in with ``forward(ids) -> logits``, ``prefill(ids) -> (last_logits, state)``,
+``decode_step(tokens, state) -> (logits, state)``, ``stack_states(states)`` and a class flag
+``ragged_batches`` (whether prompts of different lengths can share one decode batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def make_generators(count: int, seed: int | None) -> list[torch.Generator]:
+    """One CPU generator per row; with a seed each row samples as if it were alone."""
+    generators = []
+    for _ in range(count):
+        generator = torch.Generator()
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(seed)
+        generators.append(generator)
+    return generators
+
+
+def sample_next(
+    logits: Tensor,
+    *,
+    temperature: float,
+    top_k: int | None,
+    generators: Sequence[torch.Generator],
+    vocab_limit: int | None = None,
+) -> Tensor:
+    """Pick one token per row of ``logits`` ``(B, V)``; ``temperature <= 0`` is greedy."""
+    logits = logits.float()
+    if vocab_limit is not None and vocab_limit < logits.shape[-1]:
+        logits = logits.clone()
+        logits[:, vocab_limit:] = float("-inf")
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    rows = [torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(generators)]
+    return torch.cat(rows)
+
+
+def _check_args(max_new_tokens: int, temperature: float, top_k: int | None) -> None:
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int):
+        raise ValueError(f"max_new_tokens must be an integer, got {max_new_tokens!r}")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if not isinstance(temperature, int | float) or temperature != temperature:
+        raise ValueError(f"temperature must be a number, got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+
+
+def _decode_batch(
+    model: Any,
+    prompts: list[list[int]],
+    generators: list[torch.Generator],
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int | None,
+    use_cache: bool,
+    stop_token: int | None,
+    vocab_limit: int | None,
+) -> list[list[int]]:
+    """Decode rows that can share a batch; returns the new tokens of each row."""
+    new_tokens: list[list[int]] = [[] for _ in prompts]
+    if max_new_tokens == 0:
+        return new_tokens
+    if use_cache:
+        prefilled = [model.prefill(torch.tensor([p], dtype=torch.long)) for p in prompts]
+        logits = torch.cat([item[0] for item in prefilled])
+        state = model.stack_states([item[1] for item in prefilled])
+    else:
+        sequences = [list(p) for p in prompts]
+        logits = torch.cat([model(torch.tensor([s]))[:, -1] for s in sequences])
+    done = [False] * len(prompts)
+    for step in range(max_new_tokens):
+        picked = sample_next(
+            logits,
+            temperature=temperature,
+            top_k=top_k,
+            generators=generators,
+            vocab_limit=vocab_limit,
+        )
+        for row, token in enumerate(picked.tolist()):
+            if done[row]:
+                continue
+            if stop_token is not None and token == stop_token:
+                done[row] = True
+            else:
+                new_tokens[row].append(token)
+        if all(done) or step == max_new_tokens - 1:
+            break
+        if use_cache:
+            logits, state = model.decode_step(picked, state)
+        else:
+            for row, token in enumerate(picked.tolist()):
+                sequences[row].append(token)
+            logits = torch.cat([model(torch.tensor([s]))[:, -1] for s in sequences])
+    return new_tokens
+
+
+@torch.no_grad()
+def generate_ids(
+    model: Any,
+    input_ids: Tensor | Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+    use_cache: bool = True,
+    stop_token: int | None = None,
+    vocab_limit: int | None = None,
+) -> Any:
+    """Sample from ``model`` in eval mode (restoring its mode afterwards).
+
+    Tensor input ``(B, L)``/``(L,)`` returns the prompts with new tokens appended (rows that
+    stopped early are padded with ``stop_token``); list input returns the new tokens per prompt.
+    """
+    _check_args(max_new_tokens, temperature, top_k)
+    as_tensor = isinstance(input_ids, Tensor)
+    if as_tensor:
+        assert isinstance(input_ids, Tensor)
+        if input_ids.dim() not in (1, 2):
+            raise ValueError(f"input_ids must be 1-D or 2-D, got shape {tuple(input_ids.shape)}")
+        prompts = [list(map(int, row)) for row in input_ids.reshape(-1, input_ids.shape[-1])]
+    else:
+        prompts = [list(map(int, p)) for p in input_ids]
+    if any(len(p) == 0 for p in prompts):
+        raise ValueError("input_ids: every prompt needs at least one token")
+    vocab = model.config["vocab_size"]
+    if any(t < 0 or t >= vocab for p in prompts for t in p):
+        raise ValueError(f"input_ids: token ids must be in [0, {vocab})")
+    generators = make_generators(len(prompts), seed)
+    was_training = model.training
+    model.eval()
+    try:
+        options = {
+            "max_new_tokens": max_new_tokens,
+            "temperature": temperature,
+            "top_k": top_k,
+            "use_cache": use_cache,
+            "stop_token": stop_token,
+            "vocab_limit": vocab_limit,
+        }
+        if model.ragged_batches or len({len(p) for p in prompts}) == 1:
+            new = _decode_batch(model, prompts, generators, **options)
+        else:
+            new = [
+                _decode_batch(model, [p], [g], **options)[0]
+                for p, g in zip(prompts, generators, strict=True)
+            ]
+    finally:
+        model.train(was_training)
+    if not as_tensor:
+        return new
+    assert isinstance(input_ids, Tensor)
+    width = max(len(n) for n in new)
+    pad = stop_token if stop_token is not None else 0
+    rows = [p + n + [pad] * (width - len(n)) for p, n in zip(prompts, new, strict=True)]
+    out = torch.tensor(rows, dtype=torch.long)
+    return out[0] if input_ids.dim() == 1 else out

@@ -1,0 +1,157 @@
+"""The interface the server uses: load model artifacts safely and generate text from them.
+
+Importing this module does not import torch; :func:`models_available` says whether the model
+extra (torch, tokenizers) is installed, and the loaders import it when called.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelLoadError
+
+__all__ = [
+    "GenerationOutput",
+    "LoadedModel",
+    "ModelLoadError",
+    "bundled_default_files",
+    "load_model_from_files",
+    "models_available",
+]
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "default"
+LLM_TYPE = "SpikingEvoTextLM"
+
+
+@dataclass(frozen=True)
+class GenerationOutput:
+    """One prompt's result."""
+
+    text: str
+    """Only the newly generated text, not the prompt."""
+    prompt_tokens: int
+    """Prompt length in tokens after left-truncation."""
+    generated_tokens: int
+    prompt_truncated: bool
+
+
+class LoadedModel:
+    """A model with its tokenizer, ready to generate; built by :func:`load_model_from_files`."""
+
+    llm_type: str = LLM_TYPE
+
+    def __init__(self, model: Any, tokenizer: Any, dropped_keys: list[str]) -> None:
+        self._model = model
+        self._tokenizer = tokenizer
+        self._lock = threading.Lock()
+        self.config: dict[str, Any] = dict(model.config)
+        """The effective config the model was built with (defaults filled in)."""
+        self.context_length: int = int(model.context_length)
+        self.dropped_config_keys: list[str] = dropped_keys
+        """Keys of config.json that the model does not know and that were ignored."""
+
+    def generate(
+        self,
+        prompts: list[str],
+        *,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> list[GenerationOutput]:
+        """Continue each prompt by up to ``max_new_tokens`` tokens (blocking, CPU).
+
+        Prompts longer than the context are cut from the left. ``temperature <= 0`` is greedy.
+        Calls are serialized by a lock, so several threads may share one instance.
+        """
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise ValueError("prompts must be a list of strings")
+        if not prompts:
+            return []
+        from .generation import generate_ids
+
+        encoded = [self._tokenizer.encode(p) for p in prompts]
+        kept = [ids[-self.context_length :] for ids in encoded]
+        fed = [ids if ids else [self._tokenizer.start_id] for ids in kept]
+        with self._lock:
+            new_tokens = generate_ids(
+                self._model,
+                fed,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_k=top_k,
+                seed=seed,
+                stop_token=self._tokenizer.stop_id,
+                vocab_limit=self._tokenizer.vocab_size,
+            )
+        return [
+            GenerationOutput(
+                text=self._new_text(prompt_ids, new),
+                prompt_tokens=len(prompt_ids),
+                generated_tokens=len(new),
+                prompt_truncated=len(prompt_ids) < len(full),
+            )
+            for full, prompt_ids, new in zip(encoded, kept, new_tokens, strict=True)
+        ]
+
+    def _new_text(self, prompt_ids: list[int], new: list[int]) -> str:
+        """Decode the continuation in context (so split multi-byte characters come out whole)."""
+        if not new:
+            return ""
+        prefix = self._tokenizer.decode(prompt_ids)
+        whole = self._tokenizer.decode(prompt_ids + new)
+        if whole.startswith(prefix):
+            return whole[len(prefix) :]
+        return str(self._tokenizer.decode(new))
+
+
+def load_model_from_files(
+    config_path: Path, weights_path: Path, tokenizer_path: Path
+) -> LoadedModel:
+    """Build a :class:`LoadedModel` from a config.json, a weights file and a tokenizer.
+
+    The weights are a ``state_dict`` saved by ``torch.save`` (read with ``weights_only=True``)
+    or a safetensors file; the tokenizer is a ``save_pretrained``-layout zip or a
+    ``tokenizer.json``. Raises :class:`ModelLoadError` saying what is wrong.
+    """
+    if not models_available():
+        raise ModelLoadError("the model extra is not installed (pip install 'evospikenet[models]')")
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .tokenizer import TokenizerError, load_tokenizer
+
+    torch.set_flush_denormal(True)
+    model, dropped = load_checkpoint(Path(config_path), Path(weights_path))
+    try:
+        tokenizer = load_tokenizer(Path(tokenizer_path))
+    except TokenizerError as exc:
+        raise ModelLoadError(f"tokenizer: {exc}") from exc
+    if tokenizer.vocab_size > model.config["vocab_size"]:
+        raise ModelLoadError(
+            f"tokenizer has {tokenizer.vocab_size} tokens but the model's vocab_size is "
+            f"{model.config['vocab_size']}"
+        )
+    return LoadedModel(model, tokenizer, dropped)
+
+
+def bundled_default_files() -> tuple[Path, Path, Path]:
+    """Config, weights (torch state_dict) and tokenizer zip of the committed default model."""
+    files = (
+        DEFAULT_DIR / "config.json",
+        DEFAULT_DIR / "spiking_lm.pth",
+        DEFAULT_DIR / "spiking_lm_tokenizer.zip",
+    )
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise ModelLoadError(f"bundled default model files are missing: {', '.join(missing)}")
+    return files
+
+
+def models_available() -> bool:
+    """Whether torch and tokenizers can be imported (the ``models`` extra is installed)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "tokenizers"))

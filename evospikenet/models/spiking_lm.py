@@ -1,0 +1,262 @@
+"""SpikingEvoTextLM: a spiking transformer language model trained with surrogate gradients.
+
+Data flow for a token sequence ``(B, L)``:
+
+1. Direct encoding: the token embedding is presented to the network at each of ``time_steps``
+   simulation steps, ``(T, B, L, D)``; the first neurons turn it into spikes.
+2. ``num_transformer_blocks`` blocks, each adding to a real-valued residual stream (a "membrane
+   shortcut"): spiking self-attention (binary Q/K/V, softmax-free causal decayed mean, see
+   :mod:`.spiking_attention`) and a two-layer LIF feed-forward.
+3. Readout: the residual stream is integrated (averaged) over the time steps, normalized and
+   projected onto the (tied) embedding matrix, giving vocabulary logits.
+
+Generation keeps one small state per block and costs one network step per new token.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .generation import generate_ids
+from .neurons import make_neuron, normalize_neuron_type
+from .spiking_attention import AttentionState, SpikingSelfAttention
+
+SpikingState = list[AttentionState]
+"""One attention state per block."""
+
+
+class SpikingFeedForward(nn.Module):
+    """Pre-norm two-layer LIF feed-forward branch: LIF -> Linear -> BN -> LIF -> Linear -> BN."""
+
+    def __init__(self, d_model: int, hidden: int, neuron: Any) -> None:
+        super().__init__()
+        self.d_model, self.hidden = d_model, hidden
+        self.norm = nn.LayerNorm(d_model)
+        self.lif_in = neuron()
+        self.fc1 = nn.Linear(d_model, hidden, bias=False)
+        self.bn1 = nn.BatchNorm1d(hidden)
+        self.lif_hidden = neuron()
+        self.fc2 = nn.Linear(hidden, d_model, bias=False)
+        self.bn2 = nn.BatchNorm1d(d_model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x`` ``(T, ..., D)`` -> branch output of the same shape."""
+        steps = x.shape[0]
+        s = self.lif_in(self.norm(x))
+        h = self.bn1(self.fc1(s.reshape(-1, self.d_model)))
+        h = self.lif_hidden(h.view(steps, -1, self.hidden))
+        return self.bn2(self.fc2(h.reshape(-1, self.hidden))).view(x.shape)
+
+
+class SpikingBlock(nn.Module):
+    """Spiking self-attention then the spiking feed-forward, each added to the residual."""
+
+    def __init__(self, d_model: int, n_heads: int, hidden: int, neuron: Any) -> None:
+        super().__init__()
+        self.attn = SpikingSelfAttention(d_model, n_heads, neuron)
+        self.ffn = SpikingFeedForward(d_model, hidden, neuron)
+
+    def forward(
+        self, x: Tensor, *, want_state: bool = False
+    ) -> tuple[Tensor, AttentionState | None]:
+        """``x`` ``(T, B, L, D)`` -> the updated residual and optionally the attention state."""
+        a, state = self.attn(x, want_state=want_state)
+        x = x + a
+        return x + self.ffn(x), state
+
+    def step(self, x: Tensor, state: AttentionState | None) -> tuple[Tensor, AttentionState]:
+        """One new position ``(T, B, D)`` given the prefix state."""
+        a, state = self.attn.step(x, state)
+        x = x + a
+        return x + self.ffn(x), state
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _positive_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+class SpikingEvoTextLM(nn.Module):
+    """Spiking transformer language model.
+
+    Args:
+        vocab_size: number of token ids.
+        d_model: width of the residual stream; must be divisible by ``n_heads``.
+        n_heads: attention heads.
+        num_transformer_blocks: number of spiking transformer blocks.
+        time_steps: simulation steps each token is presented for.
+        neuron_type: ``"LIF"`` (or ``"lif"``) or ``"ALIF"`` (adaptive threshold).
+        context_length: tokens seen in training; longer prompts are cut from the left by servers.
+        ffn_mult: feed-forward hidden width as a multiple of ``d_model``.
+        threshold: membrane firing threshold.
+        tau: membrane time constant (in time steps), ``> 1``.
+        surrogate_alpha: sharpness of the arctan surrogate gradient.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int,
+        n_heads: int,
+        num_transformer_blocks: int,
+        time_steps: int,
+        neuron_type: str = "LIF",
+        *,
+        context_length: int = 256,
+        ffn_mult: int = 4,
+        threshold: float = 0.5,
+        tau: float = 2.0,
+        surrogate_alpha: float = 2.0,
+    ) -> None:
+        super().__init__()
+        for name, value in (
+            ("vocab_size", vocab_size),
+            ("d_model", d_model),
+            ("n_heads", n_heads),
+            ("num_transformer_blocks", num_transformer_blocks),
+            ("time_steps", time_steps),
+            ("context_length", context_length),
+            ("ffn_mult", ffn_mult),
+        ):
+            _positive_int(name, value)
+        if d_model % n_heads != 0:
+            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        _positive_float("threshold", threshold)
+        _positive_float("surrogate_alpha", surrogate_alpha)
+        if _positive_float("tau", tau) <= 1.0:
+            raise ValueError(f"tau must be greater than 1, got {tau!r}")
+        normalize_neuron_type(neuron_type)
+        self.config: dict[str, Any] = {
+            "vocab_size": vocab_size,
+            "d_model": d_model,
+            "n_heads": n_heads,
+            "num_transformer_blocks": num_transformer_blocks,
+            "time_steps": time_steps,
+            "neuron_type": neuron_type,
+            "context_length": context_length,
+            "ffn_mult": ffn_mult,
+            "threshold": float(threshold),
+            "tau": float(tau),
+            "surrogate_alpha": float(surrogate_alpha),
+        }
+        self.time_steps = time_steps
+        self.context_length = context_length
+        neuron = functools.partial(
+            make_neuron, neuron_type, tau=tau, threshold=threshold, alpha=surrogate_alpha
+        )
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.blocks = nn.ModuleList(
+            SpikingBlock(d_model, n_heads, ffn_mult * d_model, neuron)
+            for _ in range(num_transformer_blocks)
+        )
+        self.final_norm = nn.LayerNorm(d_model)
+        nn.init.normal_(self.embed.weight, std=0.02)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=module.in_features**-0.5)
+
+    # -- full sequence -------------------------------------------------------------------------
+
+    def _encode(self, input_ids: Tensor) -> Tensor:
+        """Direct encoding: ``(B, L)`` ids -> embeddings repeated over time ``(T, B, L, D)``."""
+        x = self.embed(input_ids)
+        return x.unsqueeze(0).expand(self.time_steps, *x.shape)
+
+    def _readout(self, x: Tensor) -> Tensor:
+        """Integrate the residual over time and project onto the vocabulary."""
+        return F.linear(self.final_norm(x.mean(0)), self.embed.weight)
+
+    def forward(self, input_ids: Tensor) -> Tensor:
+        """Logits ``(B, L, vocab_size)`` for ids ``(B, L)`` (each position sees its prefix)."""
+        x = self._encode(input_ids)
+        for block in self.blocks:
+            x, _ = block(x)
+        return self._readout(x)
+
+    # -- cached generation ---------------------------------------------------------------------
+
+    def prefill(self, input_ids: Tensor) -> tuple[Tensor, SpikingState]:
+        """Run a prompt ``(B, L)`` once: logits of its last position ``(B, V)`` and the state."""
+        x = self._encode(input_ids)
+        states: SpikingState = []
+        for block in self.blocks:
+            x, state = block(x, want_state=True)
+            assert state is not None
+            states.append(state)
+        return self._readout(x[:, :, -1]), states
+
+    def decode_step(self, token_ids: Tensor, states: SpikingState) -> tuple[Tensor, SpikingState]:
+        """Feed one token per row ``(B,)``: logits ``(B, V)`` and the advanced state."""
+        x = self.embed(token_ids).unsqueeze(0).expand(self.time_steps, -1, -1)
+        new_states: SpikingState = []
+        for block, state in zip(self.blocks, states, strict=True):
+            x, new_state = block.step(x, state)
+            new_states.append(new_state)
+        return self._readout(x), new_states
+
+    @staticmethod
+    def stack_states(states: Sequence[SpikingState]) -> SpikingState:
+        """Join per-prompt states (any prefix lengths) into one batch state."""
+        return [
+            (torch.cat([s[i][0] for s in states], dim=1), torch.cat([s[i][1] for s in states]))
+            for i in range(len(states[0]))
+        ]
+
+    ragged_batches = True
+    """Prompts of different lengths can be decoded together (the state is length-free)."""
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: Tensor | Sequence[Sequence[int]],
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+        *,
+        use_cache: bool = True,
+        stop_token: int | None = None,
+    ) -> Any:
+        """Sample continuations.
+
+        ``input_ids`` is a ``(B, L)`` or ``(L,)`` LongTensor (returns the same with the new tokens
+        appended) or a list of token-id lists of any lengths (returns the new tokens per prompt).
+        ``temperature <= 0`` means greedy; ``seed`` makes sampling repeatable. Runs in eval mode.
+        """
+        return generate_ids(
+            self,
+            input_ids,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            seed=seed,
+            use_cache=use_cache,
+            stop_token=stop_token,
+        )
+
+    def spike_rates(self) -> dict[str, float]:
+        """Spike rate of each neuron layer in the last forward pass (after enabling tracking)."""
+        return {
+            name: module.last_rate
+            for name, module in self.named_modules()
+            if getattr(module, "last_rate", None) is not None
+        }
+
+    def track_spike_rates(self, enabled: bool = True) -> None:
+        """Record each neuron layer's spike rate on every forward pass (costs a sync per layer)."""
+        for module in self.modules():
+            if hasattr(module, "track_rate"):
+                module.track_rate = enabled

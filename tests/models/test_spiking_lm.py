@@ -1,0 +1,156 @@
+"""SpikingEvoTextLM: construction, shapes, surrogate gradients, cached generation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from model_helpers import DOC_CONFIG, TINY, tiny_model
+
+from evospikenet.models import SpikingEvoTextLM
+from evospikenet.models.neurons import LIF, _SpikeFn
+
+
+def test_documents_config_builds_with_keyword_unpacking() -> None:
+    model = SpikingEvoTextLM(**DOC_CONFIG)
+    assert model.config["vocab_size"] == 30522
+    assert model.embed.weight.shape == (30522, 128)
+    assert len(model.blocks) == 2
+    logits = model(torch.randint(0, 30522, (1, 5)))
+    assert logits.shape == (1, 5, 30522)
+
+
+def test_positional_construction_and_lowercase_neuron_type() -> None:
+    model = SpikingEvoTextLM(64, 32, 4, 1, 2, "lif")
+    assert model.config["neuron_type"] == "lif"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"d_model": 30, "n_heads": 4}, "d_model"),
+        ({"neuron_type": "izhikevich"}, "neuron_type"),
+        ({"neuron_type": 3}, "neuron_type"),
+        ({"time_steps": 0}, "time_steps"),
+        ({"vocab_size": -1}, "vocab_size"),
+        ({"d_model": 32.0}, "d_model"),
+        ({"tau": 1.0}, "tau"),
+        ({"threshold": 0}, "threshold"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_the_field(
+    overrides: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValueError, match=field):
+        SpikingEvoTextLM(**{**TINY, **overrides})
+
+
+def test_forward_shapes_and_binary_spikes() -> None:
+    model = tiny_model()
+    model.track_spike_rates()
+    logits = model(torch.randint(0, 64, (3, 7)))
+    assert logits.shape == (3, 7, 64)
+    rates = model.spike_rates()
+    assert len(rates) == 2 * 5
+    assert all(0.0 <= rate <= 1.0 for rate in rates.values())
+    assert any(rate > 0.0 for rate in rates.values())
+
+
+def test_lif_emits_only_zeros_and_ones_and_fires_on_strong_input() -> None:
+    lif = LIF(tau=2.0, threshold=0.5)
+    spikes = lif(torch.tensor([[0.0, 0.9, 2.0], [0.0, 0.9, 2.0], [0.0, 0.9, 2.0]]))
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    assert spikes[:, 0].sum() == 0  # no input, no spikes
+    assert spikes[:, 2].sum() == 3  # v = 1.0 >= 0.5 at every step after reset
+    assert spikes[:, 1].tolist() == [0.0, 1.0, 0.0]  # 0.45, then 0.675 fires and resets
+
+
+def test_fused_lif_backward_matches_step_by_step_autograd() -> None:
+    x = torch.randn(5, 4, 6, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(5, 4, 6, dtype=torch.float64)
+    (LIF(tau=2.0, threshold=0.5)(x) * weights).sum().backward()
+    fused = x.grad.clone()
+
+    x.grad = None
+    v = torch.zeros_like(x[0])
+    out = []
+    for t in range(5):
+        v = v + (x[t] - v) / 2.0
+        s = _SpikeFn.apply(v - 0.5, 2.0)
+        v = v * (1 - s.detach())
+        out.append(s)
+    (torch.stack(out) * weights).sum().backward()
+    assert torch.allclose(fused, x.grad, atol=1e-12)
+
+
+@pytest.mark.parametrize("neuron_type", ["LIF", "alif"])
+def test_gradient_flows_through_the_surrogate_to_every_layer(neuron_type: str) -> None:
+    model = tiny_model(neuron_type=neuron_type).train()
+    ids = torch.randint(0, 64, (4, 10))
+    logits = model(ids[:, :-1])
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 64), ids[:, 1:].reshape(-1))
+    loss.backward()
+    for name in ("blocks.0.attn.qkv.weight", "blocks.0.ffn.fc1.weight", "embed.weight"):
+        grad = dict(model.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("neuron_type", ["LIF", "ALIF"])
+def test_cached_step_logits_equal_the_full_forward(neuron_type: str) -> None:
+    model = tiny_model(neuron_type=neuron_type)
+    ids = torch.randint(0, 64, (2, 20))
+    with torch.no_grad():
+        full = model(ids)
+        logits, state = model.prefill(ids[:, :6])
+        worst = (logits - full[:, 5]).abs().max().item()
+        for i in range(6, 20):
+            logits, state = model.decode_step(ids[:, i], state)
+            worst = max(worst, (logits - full[:, i]).abs().max().item())
+    assert worst < 1e-5
+
+
+def test_generation_is_deterministic_with_a_seed_and_varies_without() -> None:
+    model = tiny_model()
+    prompt = torch.tensor([1, 2, 3])
+    first = model.generate(prompt, max_new_tokens=12, temperature=1.0, seed=7)
+    again = model.generate(prompt, max_new_tokens=12, temperature=1.0, seed=7)
+    other = model.generate(prompt, max_new_tokens=12, temperature=1.0, seed=8)
+    assert first.shape == (15,)
+    assert torch.equal(first[:3], prompt)
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+def test_cached_and_uncached_generation_agree() -> None:
+    model = tiny_model()
+    cached = model.generate([[5, 6, 7]], 10, top_k=5, seed=3)
+    uncached = model.generate([[5, 6, 7]], 10, top_k=5, seed=3, use_cache=False)
+    assert cached == uncached
+
+
+def test_ragged_batch_matches_one_prompt_at_a_time() -> None:
+    model = tiny_model()
+    prompts = [[1, 2, 3, 4, 5], [9], [10, 11]]
+    batched = model.generate(prompts, 8, seed=11)
+    alone = [model.generate([p], 8, seed=11)[0] for p in prompts]
+    assert batched == alone
+
+
+def test_greedy_and_top_k_one_agree() -> None:
+    model = tiny_model()
+    greedy = model.generate([[3, 4]], 6, temperature=0)
+    top1 = model.generate([[3, 4]], 6, top_k=1, seed=123)
+    assert greedy == top1
+
+
+def test_generate_restores_training_mode_and_rejects_bad_input() -> None:
+    model = tiny_model().train()
+    model.generate([[1]], 2, seed=0)
+    assert model.training
+    with pytest.raises(ValueError, match="input_ids"):
+        model.generate([[]], 2)
+    with pytest.raises(ValueError, match="input_ids"):
+        model.generate([[64]], 2)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        model.generate([[1]], -1)
+    with pytest.raises(ValueError, match="top_k"):
+        model.generate([[1]], 1, top_k=0)
