@@ -1,0 +1,316 @@
+"""The API server's side of the simulation: Zenoh ↔ the durable prompt queue.
+
+``SimulationBridge`` listens on a Zenoh endpoint (router mode; nodes connect to it). It
+claims queued prompts for online coordinators and publishes them, media included, on
+``evospikenet/api/prompt``; records results from ``evospikenet/api/result`` in the queue; and
+turns heartbeats (``heartbeat/{node_id}``) into node status records. The database stays the
+record: a prompt is claimed only when a coordinator is up, a prompt not acknowledged is re-sent,
+a given-back attempt is requeued (or failed once its attempts are spent), and prompts of a node
+that went silent are requeued by the server's janitor (``requeue_stale``).
+
+All queue and registry calls run on the bridge's one worker thread, never on Zenoh's.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from evospikenet.simulation import topics
+from evospikenet.simulation.messages import Codec, MessageError, b64encode
+from evospikenet.simulation.peers import OFFLINE_SECONDS, PeerTable
+from evospikenet.simulation.transport import DEFAULT_ENDPOINT, check_endpoint, open_listening
+
+log = logging.getLogger("evospikenet.simulation.bridge")
+
+TICK_SECONDS = 0.05
+RESEND_SECONDS = 2.0
+MAX_SENDS = 5
+PROMPT_TIMEOUT_SECONDS = 900.0
+NODE_TYPE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+class BridgeError(RuntimeError):
+    """The bridge cannot start as configured."""
+
+
+class ClaimedPromptLike(Protocol):
+    """What ``claim_next`` returns (``evospikenet.server.brain.queue.ClaimedPrompt``)."""
+
+    prompt_id: str
+    text: str | None
+    image_path: Path | None
+    audio_path: Path | None
+    attempts: int
+
+
+class PromptQueueLike(Protocol):
+    """The part of ``evospikenet.server.brain.queue.PromptQueue`` the bridge uses."""
+
+    def claim_next(self, node_id: str) -> ClaimedPromptLike | None: ...
+    def complete(self, prompt_id: str, response: str) -> bool: ...
+    def fail(self, prompt_id: str, error: str) -> bool: ...
+    def requeue(self, prompt_id: str, reason: str) -> str | None: ...
+
+
+class NodeRegistryLike(Protocol):
+    """The part of ``evospikenet.server.brain.nodes.NodeRegistry`` the bridge uses."""
+
+    def report(
+        self,
+        *,
+        node_id: str,
+        rank: int,
+        node_type: str,
+        status: str,
+        prompts_done: int | None = None,
+        spike_rate: float | None = None,
+        host: str | None = None,
+    ) -> dict[str, Any]: ...
+
+
+@dataclass
+class InFlight:
+    """A prompt handed to a coordinator and not answered yet."""
+
+    prompt_id: str
+    attempt: int
+    coordinator: str
+    payload: bytes
+    first_sent: float
+    last_sent: float
+    sends: int = 1
+    acked: bool = False
+
+
+def _is_loopback_endpoint(endpoint: str) -> bool:
+    host = endpoint.partition("/")[2].rsplit(":", 1)[0].strip("[]")
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+class SimulationBridge:
+    """Start with ``start()``, stop with ``stop()``; both block briefly (call off the loop)."""
+
+    def __init__(
+        self,
+        prompt_queue: PromptQueueLike,
+        nodes: NodeRegistryLike,
+        *,
+        endpoint: str = DEFAULT_ENDPOINT,
+        offline_after: float = OFFLINE_SECONDS,
+        sim_key: bytes | None = None,
+        allow_unauthenticated: bool = False,
+        resend_seconds: float = RESEND_SECONDS,
+        prompt_timeout_seconds: float = PROMPT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.endpoint = check_endpoint(endpoint)
+        if sim_key is None and not _is_loopback_endpoint(endpoint) and not allow_unauthenticated:
+            raise BridgeError(
+                f"refusing to open the simulation endpoint {endpoint} beyond loopback without "
+                "a message key: set EVOSPIKENET_SIM_KEY (the same on every node), listen on "
+                "tcp/127.0.0.1, or allow it explicitly"
+            )
+        self.queue = prompt_queue
+        self.nodes = nodes
+        self.codec = Codec(sim_key)
+        self.peers = PeerTable(offline_after)
+        self.resend_seconds = resend_seconds
+        self.prompt_timeout_seconds = prompt_timeout_seconds
+        self._events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self._in_flight: dict[str, InFlight] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._session: Any = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen on the endpoint and start the worker thread."""
+        if self._thread is not None:
+            raise BridgeError("the bridge is already running")
+        self._session = open_listening(self.endpoint)
+        session = self._session
+        session.declare_subscriber(topics.HEARTBEAT_ALL, self._receiver("heartbeat"))
+        session.declare_subscriber(topics.RESULT, self._receiver("result"))
+        session.declare_subscriber(topics.ACK, self._receiver("ack"))
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="simulation-bridge", daemon=True)
+        self._thread.start()
+        auth = "HMAC-authenticated" if self.codec.authenticated else "unauthenticated"
+        log.info("simulation bridge listening on %s (%s messages)", self.endpoint, auth)
+
+    def stop(self) -> None:
+        """Stop the worker and close the Zenoh session. Running prompts stay in the database;
+        the janitor requeues them once their coordinator is seen offline."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        log.info("simulation bridge stopped")
+
+    # --- Zenoh side (Zenoh's threads: decode and hand over only) ------------------------
+
+    def _receiver(self, kind: str) -> Callable[[Any], None]:
+        def receive(sample: Any) -> None:
+            try:
+                message = self.codec.decode(sample.payload.to_bytes())
+            except MessageError as exc:
+                log.warning("dropped a %s message on %s: %s", kind, sample.key_expr, exc)
+                return
+            self._events.put((kind, message))
+
+        return receive
+
+    # --- worker thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                kind, message = self._events.get(timeout=TICK_SECONDS)
+            except queue.Empty:
+                kind, message = "", {}
+            try:
+                if kind == "heartbeat":
+                    self._on_heartbeat(message)
+                elif kind == "result":
+                    self._on_result(message)
+                elif kind == "ack":
+                    self._on_ack(message)
+                if self._events.empty():
+                    self._tick()
+            except Exception:
+                log.exception("simulation bridge step failed (%s)", kind or "tick")
+                self._stop.wait(0.5)
+
+    def _on_heartbeat(self, message: dict[str, Any]) -> None:
+        try:
+            peer, previous = self.peers.update(message)
+        except ValueError as exc:
+            log.warning("dropped a heartbeat: %s", exc)
+            return
+        if not peer.role or set(peer.role) - NODE_TYPE_CHARS or len(peer.role) > 32:
+            log.warning("dropped a heartbeat of %s: bad type %r", peer.node_id, peer.role)
+            return
+        if previous is None or previous.incarnation != peer.incarnation:
+            log.info("node %s (%s, rank %d) joined", peer.node_id, peer.role, peer.rank)
+        if peer.state == "offline":
+            self._forget_coordinator(peer.node_id)
+        rate = message.get("spike_rate")
+        done = message.get("prompts_done")
+        host = message.get("host")
+        self.nodes.report(
+            node_id=peer.node_id,
+            rank=peer.rank,
+            node_type=peer.role,
+            status=peer.state,
+            prompts_done=done if isinstance(done, int) and done >= 0 else None,
+            spike_rate=float(rate) if isinstance(rate, int | float) and 0 <= rate <= 1 else None,
+            host=host[:255] if isinstance(host, str) else None,
+        )
+
+    def _on_ack(self, message: dict[str, Any]) -> None:
+        entry = self._in_flight.get(str(message.get("prompt_id")))
+        if entry is not None and entry.attempt == message.get("attempt"):
+            entry.acked = True
+
+    def _on_result(self, message: dict[str, Any]) -> None:
+        prompt_id = message.get("prompt_id")
+        if not isinstance(prompt_id, str):
+            log.warning("dropped a result without prompt_id")
+            return
+        entry = self._in_flight.get(prompt_id)
+        attempt = message.get("attempt")
+        if isinstance(message.get("response"), str):
+            self._in_flight.pop(prompt_id, None)
+            if not self.queue.complete(prompt_id, message["response"]):
+                log.info("result for %s ignored: the prompt was already final", prompt_id)
+        elif isinstance(message.get("error"), str):
+            self._in_flight.pop(prompt_id, None)
+            self.queue.fail(prompt_id, message["error"])
+        elif isinstance(message.get("retry"), str):
+            if entry is not None and entry.attempt != attempt:
+                return  # a stale attempt; the newer one is still running
+            self._in_flight.pop(prompt_id, None)
+            state = self.queue.requeue(prompt_id, message["retry"])
+            log.warning("prompt %s given back (%s): now %s", prompt_id, message["retry"], state)
+        else:
+            log.warning("dropped a result for %s with no response, error or retry", prompt_id)
+
+    def _forget_coordinator(self, node_id: str) -> None:
+        """Stop tracking prompts of a coordinator that went away (the janitor requeues them)."""
+        for prompt_id in [p for p, e in self._in_flight.items() if e.coordinator == node_id]:
+            del self._in_flight[prompt_id]
+
+    def _tick(self) -> None:
+        for peer in self.peers.newly_offline():
+            log.warning("node %s (%s) is offline: no heartbeat", peer.node_id, peer.role)
+            self._forget_coordinator(peer.node_id)
+        self._resend_or_give_up()
+        self._dispatch()
+
+    def _resend_or_give_up(self) -> None:
+        now = time.monotonic()
+        for entry in list(self._in_flight.values()):
+            if now - entry.first_sent > self.prompt_timeout_seconds:
+                del self._in_flight[entry.prompt_id]
+                limit = self.prompt_timeout_seconds
+                self.queue.requeue(entry.prompt_id, f"no result within {limit:.0f} s")
+            elif not entry.acked and now - entry.last_sent > self.resend_seconds:
+                if entry.sends >= MAX_SENDS:
+                    del self._in_flight[entry.prompt_id]
+                    self.queue.requeue(
+                        entry.prompt_id, f"coordinator {entry.coordinator} did not acknowledge it"
+                    )
+                    continue
+                entry.sends += 1
+                entry.last_sent = now
+                self._session.put(topics.PROMPT, entry.payload)
+
+    def _dispatch(self) -> None:
+        for peer in self.peers.online("coordinator"):
+            if peer.state not in ("idle", "busy"):
+                continue
+            capacity = peer.report.get("capacity")
+            limit = capacity if isinstance(capacity, int) and capacity > 0 else 1
+            held = sum(1 for e in self._in_flight.values() if e.coordinator == peer.node_id)
+            while held < limit:
+                claimed = self.queue.claim_next(peer.node_id)
+                if claimed is None:
+                    return
+                self._send(claimed, peer.node_id)
+                held += 1
+
+    def _send(self, claimed: ClaimedPromptLike, coordinator: str) -> None:
+        try:
+            image = claimed.image_path.read_bytes() if claimed.image_path else None
+            audio = claimed.audio_path.read_bytes() if claimed.audio_path else None
+        except OSError as exc:
+            self.queue.fail(claimed.prompt_id, f"the prompt's media cannot be read: {exc}")
+            return
+        payload = self.codec.encode(
+            {
+                "prompt_id": claimed.prompt_id,
+                "attempt": claimed.attempts,
+                "coordinator": coordinator,
+                "text": claimed.text,
+                "image": b64encode(image),
+                "audio": b64encode(audio),
+            }
+        )
+        now = time.monotonic()
+        self._in_flight[claimed.prompt_id] = InFlight(
+            claimed.prompt_id, claimed.attempts, coordinator, payload, now, now
+        )
+        self._session.put(topics.PROMPT, payload)
+        log.info(
+            "prompt %s (attempt %d) sent to %s", claimed.prompt_id, claimed.attempts, coordinator
+        )

@@ -1,0 +1,298 @@
+"""The coordinator (PFC, rank 0): takes prompts from the bridge, routes each modality to a
+node of its role, collects what each measured and publishes the composed answer.
+
+Per prompt it needs a language node for the text, a vision node for the image and an
+auditory node for the audio. A task whose node goes offline (or restarts) mid-prompt, or a
+role with no node online for ``role_wait_seconds``, gives the attempt back to the bridge as a
+``retry`` (the server requeues the prompt until its attempts are spent). A node's error reply
+(bad media) fails the prompt at once: trying again would not help.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from evospikenet.simulation import topics
+from evospikenet.simulation.compose import compose_response
+from evospikenet.simulation.messages import Codec, MessageError, require
+from evospikenet.simulation.node_base import NodeBase, NodeIdentity
+from evospikenet.simulation.peers import Peer, PeerTable
+
+MONITOR_SECONDS = 0.2
+
+
+@dataclass
+class RoleTask:
+    """One modality of a prompt: the node it went to (None while waiting for one)."""
+
+    role: str
+    payload: dict[str, Any]
+    task_id: str = ""
+    node_id: str | None = None
+    incarnation: str | None = None
+    waiting_since: float = field(default_factory=time.monotonic)
+    sent_at: float = 0.0
+
+
+@dataclass
+class Job:
+    """One attempt at one prompt."""
+
+    prompt_id: str
+    attempt: int
+    tasks: dict[str, RoleTask]
+    replies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    received_at: float = field(default_factory=time.monotonic)
+
+
+def role_payloads(prompt: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The task payload for each role the prompt needs; MessageError if it needs none."""
+    payloads: dict[str, dict[str, Any]] = {}
+    text, image, audio = prompt.get("text"), prompt.get("image"), prompt.get("audio")
+    if isinstance(text, str) and text:
+        payloads["language"] = {"text": text}
+    if isinstance(image, str):
+        payloads["vision"] = {"media": image}
+    if isinstance(audio, str):
+        payloads["auditory"] = {"media": audio}
+    if not payloads:
+        raise MessageError("the prompt has no text, image or audio")
+    return payloads
+
+
+class Coordinator(NodeBase):
+    """Routes prompts to role nodes; holds at most ``capacity`` prompts at a time."""
+
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        endpoint: str,
+        codec: Codec,
+        *,
+        capacity: int = 16,
+        role_wait_seconds: float = 30.0,
+        task_timeout_seconds: float = 300.0,
+        offline_after: float = 5.0,
+    ) -> None:
+        super().__init__(identity, endpoint, codec)
+        self.capacity = capacity
+        self.role_wait_seconds = role_wait_seconds
+        self.task_timeout_seconds = task_timeout_seconds
+        self.peers = PeerTable(offline_after)
+        self._jobs: dict[str, Job] = {}
+        self._tasks: dict[str, tuple[str, str]] = {}  # task_id -> (prompt_id, role)
+        self._lock = threading.RLock()
+
+    # --- Zenoh -------------------------------------------------------------------------
+
+    def declare(self, session: Any) -> None:
+        session.declare_subscriber(topics.HEARTBEAT_ALL, self._on_heartbeat)
+        session.declare_subscriber(topics.PROMPT, self._on_prompt)
+        session.declare_subscriber(topics.REPLY, self._on_reply)
+
+    def status_extra(self) -> dict[str, Any]:
+        with self._lock:
+            in_flight = len(self._jobs)
+        roles = sorted({p.role for p in self.peers.online() if p.state in ("idle", "busy")})
+        return {"capacity": self.capacity, "in_flight": in_flight, "roles_online": roles}
+
+    def _decode(self, sample: Any, what: str) -> dict[str, Any] | None:
+        try:
+            return self.codec.decode(sample.payload.to_bytes())
+        except MessageError as exc:
+            self.log.warning("dropped a %s message: %s", what, exc)
+            return None
+
+    def _on_heartbeat(self, sample: Any) -> None:
+        message = self._decode(sample, "heartbeat")
+        if message is None:
+            return
+        try:
+            peer, previous = self.peers.update(message)
+        except ValueError as exc:
+            self.log.warning("dropped a heartbeat: %s", exc)
+            return
+        if previous is None or previous.incarnation != peer.incarnation:
+            self.log.info("node %s (%s, rank %d) joined", peer.node_id, peer.role, peer.rank)
+        if peer.role in topics.WORKER_ROLES and peer.state in ("idle", "busy"):
+            self._dispatch_waiting()
+
+    def _on_prompt(self, sample: Any) -> None:
+        prompt = self._decode(sample, "prompt")
+        if prompt is None or prompt.get("coordinator") != self.identity.node_id:
+            return
+        try:
+            prompt_id = require(prompt, "prompt_id", str)
+            attempt = require(prompt, "attempt", int)
+        except MessageError as exc:
+            self.log.warning("dropped a prompt: %s", exc)
+            return
+        self.publish(
+            topics.ACK,
+            {"prompt_id": prompt_id, "attempt": attempt, "node_id": self.identity.node_id},
+        )
+        with self._lock:
+            current = self._jobs.get(prompt_id)
+            if current is not None and current.attempt >= attempt:
+                return  # a re-sent copy of a prompt already being worked on
+            try:
+                payloads = role_payloads(prompt)
+            except MessageError as exc:
+                self._finish(prompt_id, attempt, error=str(exc))
+                return
+            job = Job(
+                prompt_id,
+                attempt,
+                {role: RoleTask(role, payload) for role, payload in payloads.items()},
+            )
+            self._jobs[prompt_id] = job
+            self.log.info(
+                "prompt %s attempt %d: needs %s", prompt_id, attempt, ", ".join(job.tasks)
+            )
+            self.set_state("busy")
+            self._dispatch(job)
+
+    def _on_reply(self, sample: Any) -> None:
+        reply = self._decode(sample, "reply")
+        if reply is None or not isinstance(reply.get("task_id"), str):
+            return
+        with self._lock:
+            owner = self._tasks.pop(reply["task_id"], None)
+            if owner is None:
+                return  # an answer to an attempt given up on
+            prompt_id, role = owner
+            job = self._jobs.get(prompt_id)
+            if job is None:
+                return
+            error = reply.get("error")
+            if error is not None:
+                node = reply.get("node_id", "?")
+                self._finish(prompt_id, job.attempt, error=f"{role} node {node}: {error}")
+                return
+            if not isinstance(reply.get("summary"), str):
+                self._finish(prompt_id, job.attempt, error=f"{role} node sent a malformed reply")
+                return
+            job.replies[role] = reply
+            if len(job.replies) == len(job.tasks):
+                self._finish(prompt_id, job.attempt, response=compose_response(job.replies))
+
+    # --- routing -------------------------------------------------------------------------
+
+    def _pick(self, role: str) -> Peer | None:
+        ready = [p for p in self.peers.online(role) if p.state in ("idle", "busy")]
+        if not ready:
+            return None
+        with self._lock:
+            load: dict[str, int] = {}
+            for job in self._jobs.values():
+                for task in job.tasks.values():
+                    if task.node_id is not None and task.role == role:
+                        load[task.node_id] = load.get(task.node_id, 0) + 1
+        return min(ready, key=lambda p: (load.get(p.node_id, 0), p.rank))
+
+    def _dispatch(self, job: Job) -> None:
+        for task in job.tasks.values():
+            if task.node_id is not None or task.role in job.replies:
+                continue
+            peer = self._pick(task.role)
+            if peer is None:
+                continue
+            task.task_id = uuid.uuid4().hex
+            task.node_id = peer.node_id
+            task.incarnation = peer.incarnation
+            task.sent_at = time.monotonic()
+            self._tasks[task.task_id] = (job.prompt_id, task.role)
+            message = {
+                "task_id": task.task_id,
+                "prompt_id": job.prompt_id,
+                "attempt": job.attempt,
+                **task.payload,
+            }
+            self.publish(topics.task(task.role, peer.node_id), message)
+
+    def _dispatch_waiting(self) -> None:
+        with self._lock:
+            for job in list(self._jobs.values()):
+                self._dispatch(job)
+
+    def _finish(
+        self,
+        prompt_id: str,
+        attempt: int,
+        *,
+        response: str | None = None,
+        error: str | None = None,
+        retry: str | None = None,
+    ) -> None:
+        """Publish the outcome of an attempt and forget the job."""
+        with self._lock:
+            job = self._jobs.pop(prompt_id, None)
+            if job is not None:
+                for task in job.tasks.values():
+                    self._tasks.pop(task.task_id, None)
+            idle = not self._jobs
+        message: dict[str, Any] = {
+            "prompt_id": prompt_id,
+            "attempt": attempt,
+            "node_id": self.identity.node_id,
+        }
+        if response is not None:
+            message["response"] = response
+            self.prompts_done += 1
+            self.log.info("prompt %s completed", prompt_id)
+        elif retry is not None:
+            message["retry"] = retry
+            self.log.warning("prompt %s attempt %d given back: %s", prompt_id, attempt, retry)
+        else:
+            message["error"] = error
+            self.log.warning("prompt %s failed: %s", prompt_id, error)
+        self.publish(topics.RESULT, message)
+        if idle:
+            self.set_state("idle")
+
+    def _check_jobs(self) -> None:
+        """Give back attempts whose node died or restarted, or that waited too long."""
+        now = time.monotonic()
+        verdicts: list[tuple[Job, str]] = []
+        with self._lock:
+            for job in self._jobs.values():
+                for task in job.tasks.values():
+                    if task.role in job.replies:
+                        continue
+                    reason = self._task_problem(task, now)
+                    if reason is not None:
+                        verdicts.append((job, reason))
+                        break
+        for job, reason in verdicts:
+            self._finish(job.prompt_id, job.attempt, retry=reason)
+
+    def _task_problem(self, task: RoleTask, now: float) -> str | None:
+        if task.node_id is None:
+            if now - task.waiting_since > self.role_wait_seconds:
+                return f"no {task.role} node online for {self.role_wait_seconds:.0f} s"
+            return None
+        peer = self.peers.get(task.node_id)
+        if peer is None or not self.peers.is_online(peer, now):
+            return f"the {task.role} node {task.node_id} went offline while working on it"
+        if peer.incarnation != task.incarnation:
+            return f"the {task.role} node {task.node_id} restarted while working on it"
+        if now - task.sent_at > self.task_timeout_seconds:
+            limit = self.task_timeout_seconds
+            return f"the {task.role} node {task.node_id} gave no answer within {limit:.0f} s"
+        return None
+
+    def serve(self, stop: threading.Event) -> None:
+        while not stop.wait(MONITOR_SECONDS):
+            try:
+                self._check_jobs()
+                self._dispatch_waiting()
+            except Exception:
+                self.log.exception("coordinator monitor pass failed")
+        with self._lock:
+            pending = list(self._jobs.values())
+        for job in pending:
+            self._finish(job.prompt_id, job.attempt, retry="the coordinator stopped")

@@ -1,0 +1,149 @@
+"""The language node's worker: the served SpikingEvoTextLM, batched over waiting prompts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from evospikenet.simulation.model_source import ApiModelSource, ModelFiles, ModelSourceError
+
+log = logging.getLogger("evospikenet.simulation.language")
+
+MODEL_RETRY_SECONDS = 2.0
+
+
+class LanguageWorker:
+    """Loads the model (from the API, else the bundled default) and generates text."""
+
+    def __init__(
+        self,
+        api_url: str | None,
+        api_key: str | None,
+        cache_dir: Path,
+        *,
+        max_new_tokens: int = 32,
+        temperature: float = 0.8,
+        top_k: int | None = 40,
+        seed: int | None = None,
+        max_batch: int = 8,
+        model_dir: Path | None = None,
+    ) -> None:
+        self.model_dir = model_dir
+        self.api_url = api_url
+        self.api_key = api_key
+        self.cache_dir = cache_dir
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_k = top_k
+        self.seed = seed
+        self.max_batch = max_batch
+        self.model: Any = None
+        self.model_origin = "not loaded"
+        self.load_error: str | None = None
+
+    def _files(self, stop: threading.Event) -> ModelFiles | None:
+        """``model_dir``'s files, else the API's newest model (waiting while the API is
+        unreachable), else None."""
+        if self.model_dir is not None:
+            folder = Path(self.model_dir)
+            return ModelFiles(
+                folder / "config.json",
+                folder / "spiking_lm.pth",
+                folder / "spiking_lm_tokenizer.zip",
+                f"local folder {folder}",
+            )
+        if not self.api_url:
+            return None
+        source = ApiModelSource(self.api_url, self.api_key, self.cache_dir)
+        warned = False
+        try:
+            while not stop.is_set():
+                try:
+                    return source.fetch()
+                except ModelSourceError as exc:
+                    if not warned:
+                        log.warning("cannot get the model from the API yet (%s); retrying", exc)
+                        warned = True
+                    stop.wait(MODEL_RETRY_SECONDS)
+            return None
+        finally:
+            source.close()
+
+    def prepare(self, stop: threading.Event) -> None:
+        """Load the model; on failure the node stays up and fails text tasks with the reason."""
+        from evospikenet.models.serving import (
+            ModelLoadError,
+            bundled_default_files,
+            load_model_from_files,
+        )
+
+        try:
+            files = self._files(stop)
+            if stop.is_set():
+                return
+            if files is None:
+                config, weights, tokenizer = bundled_default_files()
+                reason = "no --api-url" if not self.api_url else "the API has no model session"
+                files = ModelFiles(config, weights, tokenizer, f"bundled default ({reason})")
+            self.model = load_model_from_files(files.config, files.weights, files.tokenizer)
+            self.model_origin = files.origin
+            inner = getattr(self.model, "_model", None)  # see docs/simulation.md: spike rates
+            if inner is not None and hasattr(inner, "track_spike_rates"):
+                inner.track_spike_rates(True)
+            log.info("language model loaded from %s", self.model_origin)
+        except (ModelLoadError, ModelSourceError, OSError) as exc:
+            self.load_error = f"the language node has no model: {exc}"
+            log.error("%s", self.load_error)
+
+    def _spike_rate(self) -> float | None:
+        inner = getattr(self.model, "_model", None)
+        if inner is None or not hasattr(inner, "spike_rates"):
+            return None
+        rates = list(inner.spike_rates().values())
+        return round(sum(rates) / len(rates), 4) if rates else None
+
+    def process(self, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.model is None:
+            error = self.load_error or "the language model is not loaded"
+            return [{"error": error} for _ in tasks]
+        outcomes: list[dict[str, Any] | None] = [None] * len(tasks)
+        prompts: list[str] = []
+        positions: list[int] = []
+        for index, task in enumerate(tasks):
+            text = task.get("text")
+            if not isinstance(text, str) or not text:
+                outcomes[index] = {"error": "the task carries no text"}
+                continue
+            prompts.append(text)
+            positions.append(index)
+        if prompts:
+            generated = self.model.generate(
+                prompts,
+                max_new_tokens=self.max_new_tokens,
+                temperature=self.temperature,
+                top_k=self.top_k,
+                seed=self.seed,
+            )
+            rate = self._spike_rate()
+            for index, output in zip(positions, generated, strict=True):
+                outcomes[index] = {
+                    "summary": (
+                        f"{output.prompt_tokens} prompt tokens -> {output.generated_tokens} "
+                        f"generated; spike rate {rate if rate is not None else 'n/a'}; "
+                        f"model: {self.model_origin}"
+                    ),
+                    "details": {
+                        "text": output.text,
+                        "prompt_tokens": output.prompt_tokens,
+                        "generated_tokens": output.generated_tokens,
+                        "prompt_truncated": output.prompt_truncated,
+                        "batch": len(prompts),
+                    },
+                    "spike_rate": rate,
+                }
+        return [o if o is not None else {"error": "internal: no outcome"} for o in outcomes]
+
+    def status(self) -> dict[str, Any]:
+        return {"model": self.model_origin, "model_error": self.load_error}

@@ -1,0 +1,77 @@
+"""Zenoh sessions: the bridge listens (router mode), nodes connect to it (client mode).
+
+Router mode on the API side means every node needs to reach one address only, the bridge's
+endpoint, and nodes on other machines join by that address; traffic between nodes is routed
+through it. Multicast scouting is off, so nothing is discovered or joined by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger("evospikenet.simulation.transport")
+
+DEFAULT_ENDPOINT = "tcp/127.0.0.1:7447"
+
+
+class TransportError(RuntimeError):
+    """Zenoh could not be opened as configured; the message says how."""
+
+
+def _config(mode: str, listen: list[str], connect: list[str]) -> Any:
+    import zenoh
+
+    config = zenoh.Config()
+    config.insert_json5("mode", json.dumps(mode))
+    config.insert_json5("scouting/multicast/enabled", "false")
+    if listen:
+        config.insert_json5("listen/endpoints", json.dumps(listen))
+    if connect:
+        config.insert_json5("connect/endpoints", json.dumps(connect))
+    return config
+
+
+def check_endpoint(endpoint: str) -> str:
+    """``endpoint`` if it looks like a Zenoh TCP/TLS/UDP locator (``tcp/HOST:PORT``)."""
+    proto, _, address = endpoint.partition("/")
+    if proto not in {"tcp", "tls", "udp", "quic"} or ":" not in address:
+        raise TransportError(f"endpoint {endpoint!r} must look like tcp/127.0.0.1:7447")
+    return endpoint
+
+
+def open_listening(endpoint: str) -> Any:
+    """A router-mode session listening on ``endpoint`` (the bridge's)."""
+    import zenoh
+
+    try:
+        return zenoh.open(_config("router", [check_endpoint(endpoint)], []))
+    except zenoh.ZError as exc:
+        raise TransportError(f"cannot listen on {endpoint}: {exc}") from None
+
+
+def open_connected(endpoint: str, stop: threading.Event, retry_every: float = 1.0) -> Any | None:
+    """A client session connected to ``endpoint``, retrying until it answers or ``stop`` is set.
+
+    Returns None if ``stop`` was set first. Once open, Zenoh reconnects by itself when the
+    bridge restarts, keeping the subscriptions.
+    """
+    import zenoh
+
+    check_endpoint(endpoint)
+    waited = False
+    while not stop.is_set():
+        try:
+            session = zenoh.open(_config("client", [], [endpoint]))
+        except zenoh.ZError as exc:
+            if not waited:
+                log.warning("waiting for the simulation bridge at %s (%s)", endpoint, exc)
+                waited = True
+            time.sleep(retry_every)
+            continue
+        log.info("connected to the simulation bridge at %s", endpoint)
+        return session
+    return None

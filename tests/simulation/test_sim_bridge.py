@@ -1,0 +1,164 @@
+"""The bridge with the server's real queue (SQLite, blob store) and real node processes over
+Zenoh on 127.0.0.1: routing, composition, failures, node death and late joiners."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sim_cluster import NodeProcess, loopback_endpoint, wait_until
+from sim_media import solid_image, stripes_image, tone_wav
+from sim_model import make_tiny_model
+
+from evospikenet.server.blobstore import BlobStore
+from evospikenet.server.brain.service import BrainService
+from evospikenet.server.db import Database
+from evospikenet.server.settings import Settings
+from evospikenet.simulation.bridge import BridgeError, SimulationBridge
+
+TERMINAL = ("completed", "failed")
+
+
+@dataclass
+class Brain:
+    """The server side in-process, plus the node processes."""
+
+    service: BrainService
+    bridge: SimulationBridge
+    endpoint: str
+    log_dir: Path
+    model_dir: Path
+    nodes: dict[str, NodeProcess]
+
+    def submit(self, text: str | None = None, image: bytes | None = None,
+               audio: bytes | None = None) -> str:  # fmt: skip
+        accepted = self.service.queue.submit(
+            text=text, image=image, audio=audio, priority=5, session_id=None
+        )
+        return str(accepted["prompt_id"])
+
+    def result(self, prompt_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        def terminal() -> dict[str, Any] | None:
+            found = self.service.queue.get(prompt_id)
+            return found if found and found["state"] in TERMINAL else None
+
+        return wait_until(terminal, timeout)
+
+    def node_status(self, node_id: str) -> str | None:
+        for node in self.service.nodes.list():
+            if node["id"] == node_id:
+                return str(node["status"])
+        return None
+
+    def start_node(self, role: str, rank: int, *extra: str) -> NodeProcess:
+        args = list(extra)
+        if role == "language":
+            args += ["--model-dir", str(self.model_dir), "--max-new-tokens", "8"]
+        if role == "coordinator":
+            args += ["--role-wait-seconds", "4"]
+        node = NodeProcess(role, rank, self.endpoint, self.log_dir, *args)
+        self.nodes[node.node_id] = node
+        return node
+
+    def wait_ready(self, node_id: str, timeout: float = 60.0) -> None:
+        wait_until(lambda: self.node_status(node_id) in ("idle", "busy"), timeout)
+
+
+def _janitor(service: BrainService, stop: threading.Event) -> None:
+    """What the server's janitor does every second."""
+    while not stop.wait(0.5):
+        service.janitor_pass(purge=False)
+
+
+@pytest.fixture(scope="module")
+def brain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brain]:
+    root = tmp_path_factory.mktemp("brain")
+    settings = Settings(data_dir=root / "data", max_prompt_attempts=2)
+    database = Database(settings.resolved_database_url)
+    blobs = BlobStore(settings.data_dir)
+    settings.data_dir.mkdir(parents=True)
+    blobs.open()
+    database.migrate()
+    service = BrainService(settings, database, blobs)
+    endpoint = loopback_endpoint()
+    bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint)
+    bridge.start()
+    stop = threading.Event()
+    janitor = threading.Thread(target=_janitor, args=(service, stop), daemon=True)
+    janitor.start()
+    state = Brain(service, bridge, endpoint, root / "logs", make_tiny_model(root / "model"), {})
+    for rank, role in enumerate(("coordinator", "language", "vision", "auditory")):
+        state.start_node(role, rank)
+    try:
+        for node_id in list(state.nodes):
+            state.wait_ready(node_id)
+        yield state
+    finally:
+        for node in state.nodes.values():
+            node.stop()
+        stop.set()
+        bridge.stop()
+        database.dispose()
+
+
+def test_text_prompt_gets_the_spiking_lm_line(brain: Brain) -> None:
+    result = brain.result(brain.submit(text="What does the language node say?"))
+    assert result["state"] == "completed", result
+    lines = result["response"].splitlines()
+    assert lines[0].startswith("[") and "] SpikingLM Generated: '" in lines[0]
+    assert "Language:" in lines[1] and "generated" in lines[1]
+    assert "Vision" not in result["response"] and result["attempts"] == 1
+
+
+def test_image_prompt_reflects_the_image(brain: Brain) -> None:
+    red = brain.result(brain.submit(image=solid_image((220, 20, 20))))
+    blue = brain.result(brain.submit(image=solid_image((20, 20, 220), fmt="JPEG")))
+    stripes = brain.result(brain.submit(image=stripes_image(vertical=True)))
+    assert "Vision: 80x60 PNG; dominant colour red" in red["response"]
+    assert "Vision: 80x60 JPEG; dominant colour blue" in blue["response"]
+    assert "edges mostly vertical" in stripes["response"]
+    assert "SpikingLM" not in red["response"]
+
+
+def test_audio_prompt_reflects_the_sound(brain: Brain) -> None:
+    low = brain.result(brain.submit(audio=tone_wav(440)))
+    high = brain.result(brain.submit(audio=tone_wav(3000)))
+    assert "Auditory: 0.50 s at 16000 Hz" in low["response"]
+    assert "peak 440 Hz" in low["response"] and "peak 3000 Hz" in high["response"]
+
+
+def test_all_three_modalities(brain: Brain) -> None:
+    result = brain.result(
+        brain.submit(text="Describe.", image=solid_image((10, 200, 10)), audio=tone_wav(1000))
+    )
+    assert result["state"] == "completed", result
+    text = result["response"]
+    assert "SpikingLM Generated:" in text and "dominant colour green" in text
+    assert "peak 1000 Hz" in text
+
+
+@pytest.mark.parametrize(
+    "kind, data, message",
+    [
+        ("image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "vision node node-vision-2: the image"),
+        ("audio", b"RIFF\x10\x00\x00\x00WAVEfmt ", "auditory node node-auditory-3: the audio"),
+    ],
+)
+def test_corrupt_media_fails_the_prompt_and_the_node_stays(
+    brain: Brain, kind: str, data: bytes, message: str
+) -> None:
+    result = brain.result(brain.submit(**{kind: data}))
+    assert result["state"] == "failed" and message in result["error"], result
+    assert result["attempts"] == 1  # bad media is not retried
+    assert all(node.alive() for node in brain.nodes.values())
+    good = solid_image((1, 2, 3)) if kind == "image" else tone_wav(500)
+    assert brain.result(brain.submit(**{kind: good}))["state"] == "completed"
+
+
+def test_bridge_refuses_an_open_non_loopback_endpoint(brain: Brain) -> None:
+    with pytest.raises(BridgeError, match="EVOSPIKENET_SIM_KEY"):
+        SimulationBridge(brain.service.queue, brain.service.nodes, endpoint="tcp/0.0.0.0:7999")
