@@ -24,7 +24,7 @@ from ._artifacts import (
     prepare_upload,
     temporary_download,
 )
-from ._base_client import AsyncEngine, Outcome, new_idempotency_key, parse_json_body
+from ._base_client import AsyncEngine, Outcome, new_idempotency_key, parse_json_body, shape_error
 from ._client import OCTET_STREAM, _destination, _page_size, _want
 from ._common import (
     ClientCore,
@@ -48,9 +48,11 @@ from ._types import (
     PromptAccepted,
     PromptResult,
     RemoteLog,
+    ResponseShapeError,
     ServerInfo,
     Session,
     SimulationStatus,
+    build_object,
 )
 
 __all__ = ["AsyncEvoSpikeNetAPIClient"]
@@ -138,7 +140,10 @@ class AsyncEvoSpikeNetAPIClient:
             max_retries=max_retries,
         )
         data = parse_json_body(op.method, op.url, outcome)
-        return op.build(data, outcome.response.headers)
+        try:
+            return op.build(data, outcome.response.headers)
+        except ResponseShapeError as exc:
+            raise shape_error(op.method, op.url, outcome, exc) from None
 
     def with_options(self, **options: Any) -> AsyncEvoSpikeNetAPIClient:
         """A new client like this one with some settings changed (see the sync client)."""
@@ -397,7 +402,10 @@ class AsyncEvoSpikeNetAPIClient:
                     idempotency_key=key,
                     timeout=self._core.config.transfer_timeout,
                 )
-            artifact = Artifact(parse_json_body("POST", url, outcome))
+            try:
+                artifact = build_object(Artifact, parse_json_body("POST", url, outcome))
+            except ResponseShapeError as exc:
+                raise shape_error("POST", url, outcome, exc) from None
             artifact.request_id = outcome.response.headers.get("x-request-id")
             return artifact
         finally:

@@ -37,6 +37,7 @@ __all__ = [
     "SyncEngine",
     "new_idempotency_key",
     "parse_json_body",
+    "shape_error",
 ]
 
 _MAX_ERROR_BODY = 64 * 1024
@@ -161,15 +162,28 @@ def parse_json_body(method: str, url: str, outcome: Outcome) -> Any:
             url=url,
         ) from None
     if outcome.parse_error is not None:
-        raise APIResponseValidationError(
-            f"The server's answer does not match the API contract "
-            f"({type(outcome.parse_error).__name__}: {outcome.parse_error}) — {method} {url}",
-            status_code=response.status_code,
-            request_id=request_id,
-            method=method,
-            url=url,
+        logger.debug(
+            "%s %s: the answer differs from the contract (%s: %s); using what it has",
+            method,
+            url,
+            type(outcome.parse_error).__name__,
+            outcome.parse_error,
         )
     return data
+
+
+def shape_error(
+    method: str, url: str, outcome: Outcome, error: Exception
+) -> APIResponseValidationError:
+    """The SDK error for a successful answer that lacks what the SDK needs."""
+    response = outcome.response
+    return APIResponseValidationError(
+        f"The server's answer is not what the API promises ({error}) — {method} {url}",
+        status_code=response.status_code,
+        request_id=_header(response.headers, "x-request-id"),
+        method=method,
+        url=url,
+    )
 
 
 class _EngineBase:

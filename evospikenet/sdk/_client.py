@@ -22,7 +22,7 @@ from ._artifacts import (
     prepare_upload,
     temporary_download,
 )
-from ._base_client import Outcome, SyncEngine, new_idempotency_key, parse_json_body
+from ._base_client import Outcome, SyncEngine, new_idempotency_key, parse_json_body, shape_error
 from ._common import (
     ClientCore,
     check_poll_args,
@@ -45,9 +45,11 @@ from ._types import (
     PromptAccepted,
     PromptResult,
     RemoteLog,
+    ResponseShapeError,
     ServerInfo,
     Session,
     SimulationStatus,
+    build_object,
 )
 
 __all__ = ["EvoSpikeNetAPIClient"]
@@ -132,7 +134,10 @@ class EvoSpikeNetAPIClient:
             max_retries=max_retries,
         )
         data = parse_json_body(op.method, op.url, outcome)
-        return op.build(data, outcome.response.headers)
+        try:
+            return op.build(data, outcome.response.headers)
+        except ResponseShapeError as exc:
+            raise shape_error(op.method, op.url, outcome, exc) from None
 
     def with_options(self, **options: Any) -> EvoSpikeNetAPIClient:
         """A new client like this one with some settings changed (``timeout``,
@@ -406,7 +411,10 @@ class EvoSpikeNetAPIClient:
                     idempotency_key=key,
                     timeout=self._core.config.transfer_timeout,
                 )
-            artifact = Artifact(parse_json_body("POST", url, outcome))
+            try:
+                artifact = build_object(Artifact, parse_json_body("POST", url, outcome))
+            except ResponseShapeError as exc:
+                raise shape_error("POST", url, outcome, exc) from None
             artifact.request_id = outcome.response.headers.get("x-request-id")
             return artifact
         finally:

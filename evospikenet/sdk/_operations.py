@@ -46,6 +46,8 @@ from ._types import (
     ServerInfo,
     Session,
     SimulationStatus,
+    build_list,
+    build_object,
 )
 
 __all__ = ["Op", "Page"]
@@ -115,7 +117,7 @@ def _opt(value: T | None) -> T | Unset:
 
 def _one(cls: type[ObjT]) -> Callable[[Any, Mapping[str, str]], ObjT]:
     def build(data: Any, headers: Mapping[str, str]) -> ObjT:
-        obj = cls(data if isinstance(data, dict) else {})
+        obj = build_object(cls, data)
         obj.request_id = headers.get("x-request-id")
         return obj
 
@@ -124,9 +126,7 @@ def _one(cls: type[ObjT]) -> Callable[[Any, Mapping[str, str]], ObjT]:
 
 def _page(cls: type[ObjT]) -> Callable[[Any, Mapping[str, str]], Page[ObjT]]:
     def build(data: Any, headers: Mapping[str, str]) -> Page[ObjT]:
-        items = (
-            [cls(item) for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-        )
+        items = build_list(cls, data)
         return Page(items, headers.get("x-next-cursor") or None)
 
     return build

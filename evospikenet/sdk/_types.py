@@ -9,7 +9,7 @@ server are kept.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 __all__ = [
     "APIObject",
@@ -23,9 +23,12 @@ __all__ = [
     "PromptAccepted",
     "PromptResult",
     "RemoteLog",
+    "ResponseShapeError",
     "ServerInfo",
     "Session",
     "SimulationStatus",
+    "build_list",
+    "build_object",
 ]
 
 TERMINAL_PROMPT_STATES = frozenset({"completed", "failed"})
@@ -41,9 +44,14 @@ def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class ResponseShapeError(ValueError):
+    """A successful answer lacks what the SDK needs (a JSON object with the required keys)."""
+
+
 class APIObject(dict[str, Any]):
     """A JSON object from the API. ``request_id`` is the server's ``X-Request-ID`` for it."""
 
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
     request_id: str | None = None
 
     def __repr__(self) -> str:
@@ -52,6 +60,8 @@ class APIObject(dict[str, Any]):
 
 class Health(APIObject):
     """``GET /api/health``: overall and per-component state."""
+
+    REQUIRED = ("status",)
 
     @property
     def status(self) -> str:
@@ -143,6 +153,7 @@ class ServerInfo(APIObject):
 class GenerateResult(APIObject):
     """``generate()``: the text and how it was made."""
 
+    REQUIRED = ("generated_text",)
     ok = True
 
     @property
@@ -210,6 +221,8 @@ class FailedGeneration(APIObject):
 
 class PromptAccepted(APIObject):
     """``submit_prompt()``: the queued prompt's id and state."""
+
+    REQUIRED = ("prompt_id",)
 
     @property
     def prompt_id(self) -> str:
@@ -356,6 +369,8 @@ class RemoteLog(APIObject):
 class Session(APIObject):
     """An experiment session."""
 
+    REQUIRED = ("session_id",)
+
     @property
     def session_id(self) -> str:
         """The session's id."""
@@ -379,6 +394,8 @@ class Session(APIObject):
 
 class Artifact(APIObject):
     """A stored artifact's metadata."""
+
+    REQUIRED = ("artifact_id",)
 
     @property
     def artifact_id(self) -> str:
@@ -444,3 +461,27 @@ class ClientStats(APIObject):
         """``count``, ``mean``, ``p50``, ``p90``, ``p99``, ``max``."""
         value = self.get("latency_ms")
         return value if isinstance(value, dict) else {}
+
+
+ObjT = TypeVar("ObjT", bound=APIObject)
+
+
+def build_object(cls: type[ObjT], data: Any) -> ObjT:
+    """``data`` as a ``cls``; ResponseShapeError when it is not an object with ``cls.REQUIRED``.
+
+    Only what the SDK and the document rely on is required, so answers of the original server
+    (fewer fields) are accepted; extra fields are kept.
+    """
+    if not isinstance(data, dict):
+        raise ResponseShapeError(f"expected a JSON object, got {type(data).__name__}")
+    missing = [key for key in cls.REQUIRED if key not in data]
+    if missing:
+        raise ResponseShapeError(f"the answer lacks {', '.join(missing)}")
+    return cls(data)
+
+
+def build_list(cls: type[ObjT], data: Any) -> list[ObjT]:
+    """``data`` as a list of ``cls``; ResponseShapeError when it is not such a JSON array."""
+    if not isinstance(data, list):
+        raise ResponseShapeError(f"expected a JSON array, got {type(data).__name__}")
+    return [build_object(cls, item) for item in data]
