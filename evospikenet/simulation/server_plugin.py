@@ -1,0 +1,125 @@
+"""The simulation inside ``evospikenet serve``: the bridge, and (by default) local nodes.
+
+``server_plugin`` is a plugin for ``evospikenet.server.app.create_app(settings, plugins=...)``:
+it starts the :class:`SimulationBridge` on the server's queue and node registry, then one local
+node of each role, and stops both with the server. ``bridge_plugin`` starts the bridge only,
+for deployments whose nodes run elsewhere. Environment:
+
+- ``EVOSPIKENET_SIM_ENDPOINT``: where the bridge listens (default ``tcp/127.0.0.1:7447``).
+- ``EVOSPIKENET_SIM_KEY``: shared message key (HMAC), the same on every node; required for an
+  endpoint beyond loopback unless ``EVOSPIKENET_SIM_ALLOW_OPEN=true``.
+- ``EVOSPIKENET_SIM_LOCAL_NODES``: ``false`` keeps the bridge but launches no local nodes.
+- ``EVOSPIKENET_SIM_LOG_DIR``: the local nodes' log folder (default ``<data dir>/logs``).
+- ``EVOSPIKENET_SIM_NODE_OPTIONS``: extra ``evospikenet node`` options for local nodes
+  (shell syntax, e.g. ``--max-new-tokens 16``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evospikenet.simulation.bridge import SimulationBridge
+from evospikenet.simulation.launcher import LocalNodes, launch_local_nodes
+from evospikenet.simulation.transport import DEFAULT_ENDPOINT
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE | FALSE:
+        return raw in TRUE
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """The simulation's settings inside the server (read from the environment)."""
+
+    endpoint: str
+    sim_key: bytes | None
+    allow_open: bool
+    local_nodes: bool
+    log_dir: Path
+    node_options: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> SimulationConfig:
+        """Read the ``EVOSPIKENET_SIM_*`` variables."""
+        key = os.environ.get("EVOSPIKENET_SIM_KEY", "").strip()
+        log_dir = os.environ.get("EVOSPIKENET_SIM_LOG_DIR", "").strip()
+        return cls(
+            endpoint=os.environ.get("EVOSPIKENET_SIM_ENDPOINT", "").strip() or DEFAULT_ENDPOINT,
+            sim_key=key.encode("utf-8") if key else None,
+            allow_open=_flag("EVOSPIKENET_SIM_ALLOW_OPEN", False),
+            local_nodes=_flag("EVOSPIKENET_SIM_LOCAL_NODES", True),
+            log_dir=Path(log_dir) if log_dir else Path(data_dir) / "logs",
+            node_options=tuple(shlex.split(os.environ.get("EVOSPIKENET_SIM_NODE_OPTIONS", ""))),
+        )
+
+
+def _api_url(settings: Any) -> str:
+    host = str(settings.host)
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def make_bridge(state: Any, config: SimulationConfig) -> SimulationBridge:
+    """A bridge on the server's queue and node registry (``state`` is the ServerState)."""
+    return SimulationBridge(
+        state.brain.queue,
+        state.brain.nodes,
+        endpoint=config.endpoint,
+        offline_after=state.settings.node_offline_seconds,
+        sim_key=config.sim_key,
+        allow_unauthenticated=config.allow_open,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _run(state: Any, *, local_nodes: bool) -> AsyncIterator[SimulationBridge]:
+    from starlette.concurrency import run_in_threadpool
+
+    config = SimulationConfig.from_env(state.settings.data_dir)
+    bridge = make_bridge(state, config)
+    await run_in_threadpool(bridge.start)
+    nodes: LocalNodes | None = None
+    try:
+        if local_nodes and config.local_nodes:
+            keys = tuple(state.settings.api_keys)
+            nodes = launch_local_nodes(
+                config.endpoint,
+                _api_url(state.settings),
+                config.log_dir,
+                keys[0] if keys else None,
+                sim_key=config.sim_key,
+                extra_args=config.node_options,
+            )
+        state.extras["simulation_bridge"] = bridge
+        yield bridge
+    finally:
+        if nodes is not None:
+            await run_in_threadpool(nodes.stop)
+        await run_in_threadpool(bridge.stop)
+
+
+def server_plugin(app: Any, state: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The bridge plus local nodes (unless ``EVOSPIKENET_SIM_LOCAL_NODES=false``)."""
+    return _run(state, local_nodes=True)
+
+
+def bridge_plugin(app: Any, state: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The bridge only (``evospikenet serve --no-nodes``: nodes run elsewhere)."""
+    return _run(state, local_nodes=False)

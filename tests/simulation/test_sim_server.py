@@ -1,0 +1,258 @@
+"""The whole distributed brain against a real ``evospikenet serve``: the SDK's section 5 calls,
+nodes as separate processes over Zenoh on 127.0.0.1, the model served through the API."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import TEST_KEY, LiveServer
+from sim_cluster import NodeProcess, loopback_endpoint, wait_until
+from sim_media import solid_image, tone_wav
+from sim_model import make_tiny_model
+
+from evospikenet.sdk import EvoSpikeNetAPIClient
+
+ROLES = ("coordinator", "language", "vision", "auditory")
+
+
+class Cluster:
+    """A server (bridge on, local nodes off) and node processes started by the test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.endpoint = loopback_endpoint()
+        self.log_dir = root / "logs"
+        env = {
+            "EVOSPIKENET_SIM_ENDPOINT": self.endpoint,
+            "EVOSPIKENET_SIM_LOCAL_NODES": "false",
+            "EVOSPIKENET_MAX_PROMPT_ATTEMPTS": "2",
+            "EVOSPIKENET_MAX_MEDIA_BYTES": "300000",
+        }
+        self.server = LiveServer(root / "data", api_key=TEST_KEY, env=env, nodes=True)
+        self.nodes: dict[str, NodeProcess] = {}
+
+    def client(self) -> EvoSpikeNetAPIClient:
+        return EvoSpikeNetAPIClient(self.server.base_url, api_key=TEST_KEY)
+
+    def upload_model(self, folder: Path) -> str:
+        with self.client() as client:
+            session = client.create_log_session("tiny spiking LM for the simulation tests")
+            for kind, name in (
+                ("config", "config.json"),
+                ("model", "spiking_lm.pth"),
+                ("tokenizer", "spiking_lm_tokenizer.zip"),
+            ):
+                client.upload_artifact(
+                    session["session_id"], kind, name, folder / name, llm_type="SpikingEvoTextLM"
+                )
+            return str(session["session_id"])
+
+    def start_node(self, role: str, rank: int, *extra: str) -> NodeProcess:
+        args = ["--api-url", self.server.base_url, "--cache-dir", str(self.root / "cache")]
+        if role == "language":
+            args += ["--max-new-tokens", "8", "--seed", "7"]
+        if role == "coordinator":
+            args += ["--role-wait-seconds", "4"]
+        node = NodeProcess(
+            role, rank, self.endpoint, self.log_dir, *args, *extra,
+            env={"EVOSPIKENET_API_KEY": TEST_KEY},
+        )  # fmt: skip
+        self.nodes[node.node_id] = node
+        return node
+
+    def status(self) -> dict[str, Any]:
+        with self.client() as client:
+            return dict(client.get_simulation_status())
+
+    def node_state(self, node_id: str) -> str | None:
+        for node in self.status()["nodes"]:
+            if node["id"] == node_id:
+                return str(node["status"])
+        return None
+
+    def wait_ready(self, node_id: str, timeout: float = 60.0) -> None:
+        wait_until(lambda: self.node_state(node_id) in ("idle", "busy"), timeout, interval=0.2)
+
+    def ensure_nodes(self) -> None:
+        for rank, role in enumerate(ROLES):
+            node_id = f"node-{role}-{rank}"
+            if node_id not in self.nodes or not self.nodes[node_id].alive():
+                self.start_node(role, rank)
+        for node_id in self.nodes:
+            self.wait_ready(node_id)
+
+    def submit(self, **fields: Any) -> str:
+        response = httpx.post(
+            f"{self.server.base_url}/api/distributed_brain/prompt",
+            json=fields,
+            headers=self.server.headers,
+            timeout=30,
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["prompt_id"])
+
+    def result(self, prompt_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        with self.client() as client:
+            found = client.poll_for_result(prompt_id, timeout=int(timeout), interval=1)
+        assert found is not None, f"no result for {prompt_id} within {timeout} s"
+        return dict(found)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    root = tmp_path_factory.mktemp("sim-server")
+    state = Cluster(root)
+    state.server.start()
+    try:
+        state.upload_model(make_tiny_model(root / "model"))
+        yield state
+    finally:
+        for node in state.nodes.values():
+            node.stop()
+        state.server.close()
+
+
+def b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+def test_prompts_queued_before_any_node_are_delivered_when_nodes_join(cluster: Cluster) -> None:
+    ids = [cluster.submit(prompt=f"early prompt {i}") for i in range(3)]
+    time.sleep(1.0)
+    status = cluster.status()
+    assert status["active_nodes"] == 0 and status["queue_depth"] >= 3
+    with cluster.client() as client:
+        assert all(client.get_simulation_result(pid)["state"] == "queued" for pid in ids)
+    cluster.ensure_nodes()
+    for pid in ids:
+        result = cluster.result(pid)
+        assert result["state"] == "completed" and result["attempts"] == 1, result
+        assert "SpikingLM Generated:" in result["response"]
+    language_log = cluster.nodes["node-language-1"].log_file.read_text()
+    assert "language model loaded from API session" in language_log
+
+
+def test_sdk_section_5_example(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.ensure_nodes()
+    image = tmp_path / "dummy_image.png"
+    image.write_bytes(solid_image((200, 30, 30), size=(64, 48)))
+    with cluster.client() as client:
+        response = client.submit_prompt(
+            prompt="この画像に写っているものは何ですか？", image_path=str(image)
+        )
+        prompt_id = response.get("prompt_id")
+        result = client.poll_for_result(prompt_id=prompt_id, timeout=60)
+    assert result and result.get("response"), result
+    assert "SpikingLM Generated:" in result["response"]
+    assert "Vision: 64x48 PNG; dominant colour red" in result["response"]
+
+
+def test_audio_and_all_modalities_through_the_api(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.ensure_nodes()
+    sound = tmp_path / "tone.wav"
+    sound.write_bytes(tone_wav(880))
+    with cluster.client() as client:
+        audio_only = client.submit_prompt(audio_path=str(sound))["prompt_id"]
+        (tmp_path / "g.jpg").write_bytes(solid_image((20, 210, 20), fmt="JPEG"))
+        everything = client.submit_prompt(
+            prompt="all senses", image_path=str(tmp_path / "g.jpg"), audio_path=str(sound)
+        )["prompt_id"]
+    audio = cluster.result(audio_only)
+    assert audio["state"] == "completed" and "peak 880 Hz" in audio["response"]
+    assert "SpikingLM" not in audio["response"] and "Vision" not in audio["response"]
+    both = cluster.result(everything)["response"]
+    assert "SpikingLM Generated:" in both and "dominant colour green" in both
+    assert "peak 880 Hz" in both
+
+
+def test_fifty_prompts_from_five_clients_each_get_their_own(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.ensure_nodes()
+    results: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
+    errors: list[BaseException] = []
+
+    def client_work(index: int) -> None:
+        try:
+            mine: list[tuple[int, int, str]] = []
+            with cluster.client() as client:
+                for j in range(10):
+                    width, height = 40 + index, 30 + j  # a size unique to this prompt
+                    image = tmp_path / f"client{index}-{j}.png"
+                    image.write_bytes(solid_image((10 + 40 * index, 90, 200), (width, height)))
+                    accepted = client.submit_prompt(f"client {index} #{j}", image_path=image)
+                    mine.append((width, height, str(accepted["prompt_id"])))
+                got = []
+                for width, height, pid in mine:
+                    found = client.poll_for_result(pid, timeout=120, interval=1)
+                    got.append((width, height, dict(found) if found else {}))
+            results[index] = got
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client_work, args=(i,)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not errors, errors
+    assert sorted(results) == [0, 1, 2, 3, 4]
+    for got in results.values():
+        assert len(got) == 10
+        for width, height, result in got:
+            assert result.get("state") == "completed", result
+            assert f"Vision: {width}x{height} PNG" in result["response"]
+            assert "SpikingLM Generated:" in result["response"]
+
+
+def test_status_reports_every_node(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    status = cluster.status()
+    nodes = {n["id"]: n for n in status["nodes"]}
+    assert status["active_nodes"] >= 4
+    for rank, role in enumerate(ROLES):
+        node = nodes[f"node-{role}-{rank}"]
+        assert node["rank"] == rank and node["type"] == role
+        assert node["status"] in ("idle", "busy") and node["last_heartbeat"]
+        assert node["prompts_done"] > 0
+        if role != "coordinator":
+            assert node["spike_rate"] is not None and 0 <= node["spike_rate"] <= 1
+    assert status["last_prompt_status"] == "completed"
+
+
+def test_oversized_media_is_refused(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    big = b"\x00" * 300_001
+    response = httpx.post(
+        f"{cluster.server.base_url}/api/distributed_brain/prompt",
+        json={"image": b64(big)},
+        headers=cluster.server.headers,
+        timeout=30,
+    )
+    assert response.status_code == 413, response.text
+    # a node with a smaller limit than the server's fails the prompt, and stays up
+    cluster.nodes.pop("node-vision-2").stop()
+    small = cluster.start_node("vision", 2, "--max-media-bytes", "2000")
+    cluster.wait_ready(small.node_id)
+    noise = bytes(range(256)) * 40
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (64, 40), noise[: 64 * 40 * 3]).save(buffer, format="BMP")
+    result = cluster.result(cluster.submit(image=b64(buffer.getvalue())))
+    assert result["state"] == "failed"
+    assert "more than the node's limit of 2000 bytes" in result["error"], result
+    assert small.alive()
+    small.stop()
+    cluster.nodes.pop(small.node_id)
+    cluster.ensure_nodes()
