@@ -1,4 +1,4 @@
-"""The server-facing loader: artifacts in the formats an upload has, refused when unsafe or wrong."""
+"""The server-facing loader: artifacts as an upload has them; refused when unsafe or wrong."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from evospikenet.models.serving import (
     models_available,
 )
 from evospikenet.models.tokenizer import save_tokenizer_zip, train_bpe_tokenizer
-
 
 TINY = {**TINY_64, "vocab_size": 300}
 """A byte-level BPE has at least 257 tokens (256 bytes and end-of-text)."""

@@ -102,7 +102,7 @@ def test_zip_without_tokenizer_files_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "empty.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("README.md", "nothing here")
-    with pytest.raises(TokenizerError, match="no tokenizer.json, vocab.txt"):
+    with pytest.raises(TokenizerError, match=r"no tokenizer\.json, vocab\.txt"):
         load_tokenizer(path)
 
 

@@ -143,10 +143,8 @@ def test_upload_failure_keeps_the_files_and_exits_1(
     with socket.socket() as sock:  # a port that nothing listens on
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    code = main(
-        ["train", "--text", str(text), "--steps", "1", "--out", str(out), *SMALL_ARCH]
-        + ["--upload", "--base-url", url]
-    )
+    args = ["train", "--text", str(text), "--steps", "1", "--out", str(out), *SMALL_ARCH]
+    code = main([*args, "--upload", "--base-url", url])
     assert code == 1
     assert "upload failed" in capsys.readouterr().err
     assert (out / "spiking_lm.pth").is_file()
