@@ -1,0 +1,162 @@
+"""SpikingEvoTextLM against a same-size non-spiking transformer, in one run, on the CPU.
+
+Measures, on Python's own text (pydoc topics + stdlib docstrings, 1 in 20 documents held out):
+
+- held-out bits per byte after the same wall-clock training budget for each model;
+- training tokens/s; spike rate per neuron layer;
+- generation tokens/s with and without cached state (one prompt; and 8 prompts batched);
+- count baselines on the same split: unigram, bigram, gzip -9.
+
+    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_models.py --seconds 75 \
+        --json benchmarks/results_models.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def count_baselines(train_ids: Any, heldout_ids: Any, vocab: int, n_bytes: int) -> dict[str, float]:
+    """Unigram and bigram (add-0.1 smoothed) bits per byte on the held-out ids."""
+    import torch
+
+    uni = torch.bincount(train_ids, minlength=vocab).double() + 0.1
+    uni_logp = (uni / uni.sum()).log()
+    unigram = -uni_logp[heldout_ids].sum().item()
+    pairs = train_ids[:-1] * vocab + train_ids[1:]
+    bi = torch.bincount(pairs, minlength=vocab * vocab).double().view(vocab, vocab) + 0.1
+    bi_logp = (bi / bi.sum(1, keepdim=True)).log()
+    bigram = -bi_logp[heldout_ids[:-1], heldout_ids[1:]].sum().item() - uni_logp[heldout_ids[0]]
+    to_bpb = 1 / math.log(2) / n_bytes
+    return {"unigram": unigram * to_bpb, "bigram": float(bigram) * to_bpb}
+
+
+def generation_speed(
+    model: Any, prompt: list[int], new: int, *, use_cache: bool, batch: int = 1
+) -> float:
+    """New tokens per second (summed over the batch) for sampling ``new`` tokens."""
+    prompts = [prompt] * batch
+    model.generate(prompts, 4, seed=0, use_cache=use_cache)  # warm up
+    started = time.perf_counter()
+    out = model.generate(prompts, new, seed=0, use_cache=use_cache)
+    elapsed = time.perf_counter() - started
+    return sum(len(o) for o in out) / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=75.0, help="training budget per model")
+    parser.add_argument("--time-steps", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(REPO))
+    import torch
+
+    from evospikenet.models.baseline import BaselineTextLM
+    from evospikenet.models.corpus import python_corpus
+    from evospikenet.models.recipe import DEFAULT_ARCHITECTURE, encode_documents
+    from evospikenet.models.spiking_lm import SpikingEvoTextLM
+    from evospikenet.models.tokenizer import train_bpe_tokenizer
+    from evospikenet.models.training import bits_per_byte, train_lm
+
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    corpus = python_corpus()
+    tokenizer = train_bpe_tokenizer(corpus.train, vocab_size=2048)
+    vocab = tokenizer.get_vocab_size()
+    train_ids = encode_documents(tokenizer, corpus.train)
+    heldout_text = "\n\n".join(corpus.heldout)
+    heldout_ids = torch.tensor(tokenizer.encode(heldout_text).ids, dtype=torch.long)
+    n_bytes = len(heldout_text.encode("utf-8"))
+    arch = {**DEFAULT_ARCHITECTURE, "time_steps": args.time_steps}
+    context = arch["context_length"]
+    results: dict[str, Any] = {
+        "setup": {
+            "train_bytes": corpus.train_bytes,
+            "heldout_bytes": n_bytes,
+            "vocab": vocab,
+            "architecture": arch,
+            "seconds_per_model": args.seconds,
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+        "counts_bits_per_byte": {
+            **count_baselines(train_ids, heldout_ids, vocab, n_bytes),
+            "gzip-9": len(gzip.compress(heldout_text.encode("utf-8"), 9)) * 8 / n_bytes,
+        },
+    }
+    prompt = tokenizer.encode("The for statement is used to iterate over the elements of").ids
+    contenders = {
+        "spiking": (lambda: SpikingEvoTextLM(vocab_size=vocab, **arch), 1e-2),
+        "baseline": (
+            lambda: BaselineTextLM(
+                vocab,
+                arch["d_model"],
+                arch["n_heads"],
+                arch["num_transformer_blocks"],
+                context_length=context,
+            ),
+            3e-3,
+        ),
+    }
+    for name, (build, learning_rate) in contenders.items():
+        torch.manual_seed(0)
+        model = build()
+        report = train_lm(
+            model, train_ids, seconds=args.seconds, learning_rate=learning_rate, progress=False
+        )
+        started = time.perf_counter()
+        bpb = bits_per_byte(model, heldout_ids, n_bytes, context_length=context)
+        entry: dict[str, Any] = {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "learning_rate": learning_rate,
+            "train_steps": report.steps,
+            "train_tokens_per_s": round(report.tokens_per_second),
+            "heldout_bits_per_byte": round(bpb, 4),
+            "eval_seconds": round(time.perf_counter() - started, 1),
+            "gen_tok_s_no_cache": round(generation_speed(model, prompt, 32, use_cache=False), 1),
+            "gen_tok_s_cached": round(generation_speed(model, prompt, 64, use_cache=True), 1),
+            "gen_tok_s_cached_batch8": round(
+                generation_speed(model, prompt, 32, use_cache=True, batch=8), 1
+            ),
+        }
+        if isinstance(model, SpikingEvoTextLM):
+            model.track_spike_rates()
+            with torch.no_grad():
+                model(heldout_ids[: 4 * context].view(4, context))
+            entry["spike_rate_per_layer"] = {k: round(v, 4) for k, v in model.spike_rates().items()}
+            rates = list(entry["spike_rate_per_layer"].values())
+            entry["spike_rate_mean"] = round(sum(rates) / len(rates), 4)
+            model.track_spike_rates(False)
+        results[name] = entry
+        print(json.dumps({name: entry}, indent=2), flush=True)
+
+    torch.manual_seed(0)
+    document_model = SpikingEvoTextLM(
+        vocab_size=30522, d_model=128, n_heads=4, num_transformer_blocks=2, time_steps=10
+    ).eval()
+    results["document_config_T10_untrained"] = {
+        "gen_tok_s_cached": round(generation_speed(document_model, prompt, 64, use_cache=True), 1),
+        "gen_tok_s_no_cache": round(
+            generation_speed(document_model, prompt, 32, use_cache=False), 1
+        ),
+    }
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
