@@ -183,7 +183,7 @@ class AsyncEvoSpikeNetAPIClient:
             return False
         return health.status in ("healthy", "degraded")
 
-    async def wait_for_server(self, timeout: int = 60, interval: int = 2) -> bool:
+    async def wait_for_server(self, timeout: float = 60, interval: float = 2) -> bool:
         """Wait until :meth:`is_server_healthy`; False when ``timeout`` seconds pass first."""
         limit, pause = check_poll_args(timeout, interval)
         deadline = time.monotonic() + limit
@@ -287,7 +287,7 @@ class AsyncEvoSpikeNetAPIClient:
                 self._core.server_info = ServerInfo({})
 
     async def poll_for_result(
-        self, prompt_id: str, timeout: int = 120, interval: int = 5
+        self, prompt_id: str, timeout: float = 120, interval: float = 5
     ) -> PromptResult | None:
         """Wait for ``prompt_id`` to finish (long-poll); the result, or None on timeout."""
         ops.check_id("prompt_id", prompt_id)

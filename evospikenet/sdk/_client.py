@@ -175,7 +175,7 @@ class EvoSpikeNetAPIClient:
             logger.debug("health check failed: %s", exc)
             return False
 
-    def wait_for_server(self, timeout: int = 60, interval: int = 2) -> bool:
+    def wait_for_server(self, timeout: float = 60, interval: float = 2) -> bool:
         """Wait until :meth:`is_server_healthy`; False when ``timeout`` seconds pass first."""
         limit, pause = check_poll_args(timeout, interval)
         deadline = time.monotonic() + limit
@@ -282,7 +282,7 @@ class EvoSpikeNetAPIClient:
                 self._core.server_info = ServerInfo({})
 
     def poll_for_result(
-        self, prompt_id: str, timeout: int = 120, interval: int = 5
+        self, prompt_id: str, timeout: float = 120, interval: float = 5
     ) -> PromptResult | None:
         """Wait for ``prompt_id`` to finish; the result (``result['response']``), or None when
         ``timeout`` seconds pass first.

@@ -63,7 +63,9 @@ async def test_async_workflow(server: Any, tmp_path: Path) -> None:
 
 
 async def test_async_with_error_handling_accepts_coroutines(server: Any) -> None:
-    async with AsyncEvoSpikeNetAPIClient(base_url=server.base_url, api_key=server.api_key) as client:
+    async with AsyncEvoSpikeNetAPIClient(
+        base_url=server.base_url, api_key=server.api_key
+    ) as client:
         slept: list[float] = []
 
         async def no_sleep(seconds: float) -> None:
