@@ -58,7 +58,7 @@ class Cluster:
         if role == "language":
             args += ["--max-new-tokens", "8", "--seed", "7"]
         if role == "coordinator":
-            args += ["--role-wait-seconds", "4"]
+            args += ["--role-wait-seconds", "8"]
         node = NodeProcess(
             role, rank, self.endpoint, self.log_dir, *args, *extra,
             env={"EVOSPIKENET_API_KEY": TEST_KEY},
@@ -256,3 +256,46 @@ def test_oversized_media_is_refused(cluster: Cluster) -> None:
     small.stop()
     cluster.nodes.pop(small.node_id)
     cluster.ensure_nodes()
+
+
+def _slow_language_node(cluster: Cluster) -> NodeProcess:
+    """Replace the language node by one that generates 400 tokens (several seconds)."""
+    old = cluster.nodes.pop("node-language-1", None)
+    if old is not None:
+        old.stop()
+    node = cluster.start_node("language", 1, "--max-new-tokens", "400", "--temperature", "0")
+    cluster.wait_ready(node.node_id)
+    return node
+
+
+def _kill_when_busy(cluster: Cluster, node: NodeProcess) -> float:
+    wait_until(lambda: cluster.node_state(node.node_id) == "busy", 30, interval=0.05)
+    node.kill()
+    return time.monotonic()
+
+
+def test_node_killed_mid_prompt_is_retried_after_restart(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    node = _slow_language_node(cluster)
+    prompt_id = cluster.submit(prompt="a long answer, please")
+    killed_at = _kill_when_busy(cluster, node)
+    wait_until(lambda: cluster.node_state(node.node_id) == "offline", 8, interval=0.1)
+    assert time.monotonic() - killed_at <= 6.0
+    _slow_language_node(cluster)
+    result = cluster.result(prompt_id, timeout=90)
+    assert result["state"] == "completed" and result["attempts"] == 2, result
+    assert "SpikingLM Generated:" in result["response"]
+    coordinator_log = cluster.nodes["node-coordinator-0"].log_file.read_text()
+    assert "went offline while working on it" in coordinator_log or "restarted" in coordinator_log
+
+
+def test_node_killed_for_good_fails_the_prompt_once_retries_are_spent(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    node = _slow_language_node(cluster)
+    prompt_id = cluster.submit(prompt="nobody will answer this")
+    _kill_when_busy(cluster, node)
+    result = cluster.result(prompt_id, timeout=90)
+    assert result["state"] == "failed" and result["attempts"] == 2, result
+    assert result["error"].startswith("gave up after 2 attempts: no language node online")
+    cluster.nodes.pop(node.node_id)
+    cluster.ensure_nodes()  # the fast language node again, for whatever runs next
