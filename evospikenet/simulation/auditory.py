@@ -88,7 +88,8 @@ def spectrogram(audio: Audio) -> tuple[FloatArray, NDArray[np.float64]]:
         samples = np.pad(samples, (0, frame - samples.size))
     windows = np.lib.stride_tricks.sliding_window_view(samples, frame)[::hop]
     power = np.abs(np.fft.rfft(windows * np.hanning(frame).astype(np.float32), axis=1)) ** 2
-    return power.astype(np.float32), np.fft.rfftfreq(frame, 1.0 / audio.sample_rate)
+    freqs = np.fft.rfftfreq(frame, 1.0 / audio.sample_rate).astype(np.float64)
+    return power.astype(np.float32), freqs
 
 
 def band_edges(sample_rate: int, bands: int = BANDS) -> NDArray[np.float64]:

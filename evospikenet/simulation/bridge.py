@@ -5,8 +5,10 @@ claims queued prompts for online coordinators and publishes them, media included
 ``evospikenet/api/prompt``; records results from ``evospikenet/api/result`` in the queue; and
 turns heartbeats (``heartbeat/{node_id}``) into node status records. The database stays the
 record: a prompt is claimed only when a coordinator is up, a prompt not acknowledged is re-sent,
-a given-back attempt is requeued (or failed once its attempts are spent), and prompts of a node
-that went silent are requeued by the server's janitor (``requeue_stale``).
+a given-back attempt is requeued (or failed once its attempts are spent), prompts of a node
+that went silent are requeued by the server's janitor (``requeue_stale``), those of a
+coordinator that restarted are requeued at once, and prompts left ``running`` by an earlier
+server run are requeued when the bridge starts (so run one bridge per database).
 
 All queue and registry calls run on the bridge's one worker thread, never on Zenoh's.
 """
@@ -57,6 +59,7 @@ class PromptQueueLike(Protocol):
     def complete(self, prompt_id: str, response: str) -> bool: ...
     def fail(self, prompt_id: str, error: str) -> bool: ...
     def requeue(self, prompt_id: str, reason: str) -> str | None: ...
+    def requeue_stale(self, live_node_ids: set[str]) -> list[str]: ...
 
 
 class NodeRegistryLike(Protocol):
@@ -134,6 +137,9 @@ class SimulationBridge:
         """Listen on the endpoint and start the worker thread."""
         if self._thread is not None:
             raise BridgeError("the bridge is already running")
+        orphans = self.queue.requeue_stale(set())
+        if orphans:
+            log.warning("requeued %d prompt(s) left running by an earlier run", len(orphans))
         self._session = open_listening(self.endpoint)
         session = self._session
         session.declare_subscriber(topics.HEARTBEAT_ALL, self._receiver("heartbeat"))
@@ -202,6 +208,8 @@ class SimulationBridge:
             return
         if previous is None or previous.incarnation != peer.incarnation:
             log.info("node %s (%s, rank %d) joined", peer.node_id, peer.role, peer.rank)
+            if previous is not None:
+                self._give_back(peer.node_id, "its coordinator restarted while working on it")
         if peer.state == "offline":
             self._forget_coordinator(peer.node_id)
         rate = message.get("spike_rate")
@@ -244,6 +252,12 @@ class SimulationBridge:
             log.warning("prompt %s given back (%s): now %s", prompt_id, message["retry"], state)
         else:
             log.warning("dropped a result for %s with no response, error or retry", prompt_id)
+
+    def _give_back(self, node_id: str, reason: str) -> None:
+        """Requeue the prompts a coordinator held (it restarted and forgot them)."""
+        for prompt_id in [p for p, e in self._in_flight.items() if e.coordinator == node_id]:
+            del self._in_flight[prompt_id]
+            self.queue.requeue(prompt_id, reason)
 
     def _forget_coordinator(self, node_id: str) -> None:
         """Stop tracking prompts of a coordinator that went away (the janitor requeues them)."""

@@ -116,7 +116,8 @@ class Coordinator(NodeBase):
         except ValueError as exc:
             self.log.warning("dropped a heartbeat: %s", exc)
             return
-        if previous is None or previous.incarnation != peer.incarnation:
+        new = previous is None or previous.incarnation != peer.incarnation
+        if new and peer.node_id != self.identity.node_id:
             self.log.info("node %s (%s, rank %d) joined", peer.node_id, peer.role, peer.rank)
         if peer.role in topics.WORKER_ROLES and peer.state in ("idle", "busy"):
             self._dispatch_waiting()

@@ -31,7 +31,7 @@ class VisionWorker:
         """Nothing to load: the encoder's weights are fixed."""
 
     def process(self, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        outcomes = []
+        outcomes: list[dict[str, Any]] = []
         for task in tasks:
             try:
                 summary = self.encoder.summarize(_media(task), self.max_media_bytes)
@@ -67,7 +67,7 @@ class AuditoryWorker:
         """Nothing to load."""
 
     def process(self, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        outcomes = []
+        outcomes: list[dict[str, Any]] = []
         for task in tasks:
             try:
                 summary = self.encoder.summarize(

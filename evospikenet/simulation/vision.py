@@ -67,11 +67,12 @@ def decode_image(data: bytes, max_bytes: int = DEFAULT_MAX_MEDIA_BYTES) -> tuple
         raise MediaError(f"the image could not be decoded: {exc}") from None
 
 
-def _conv3x3(plane: FloatArray, kernel: NDArray[np.float32]) -> FloatArray:
+def _conv3x3(plane: FloatArray, kernel: NDArray[np.floating[Any]]) -> FloatArray:
     """Same-size 3x3 correlation with edge padding."""
     padded = np.pad(plane, 1, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))
-    return np.einsum("ijkl,kl->ij", windows, kernel).astype(np.float32)
+    result: FloatArray = np.einsum("ijkl,kl->ij", windows, kernel).astype(np.float32)
+    return result
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ Zenoh on 127.0.0.1: routing, composition, failures, node death and late joiners.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,10 @@ from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.brain.service import BrainService
 from evospikenet.server.db import Database
 from evospikenet.server.settings import Settings
+from evospikenet.simulation import topics
 from evospikenet.simulation.bridge import BridgeError, SimulationBridge
+from evospikenet.simulation.messages import Codec
+from evospikenet.simulation.transport import open_connected
 
 TERMINAL = ("completed", "failed")
 
@@ -74,16 +78,20 @@ def _janitor(service: BrainService, stop: threading.Event) -> None:
         service.janitor_pass(purge=False)
 
 
+def _service(root: Path, attempts: int = 2) -> BrainService:
+    settings = Settings(data_dir=root / "data", max_prompt_attempts=attempts)
+    settings.data_dir.mkdir(parents=True)
+    database = Database(settings.resolved_database_url)
+    blobs = BlobStore(settings.data_dir)
+    blobs.open()
+    database.migrate()
+    return BrainService(settings, database, blobs)
+
+
 @pytest.fixture(scope="module")
 def brain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brain]:
     root = tmp_path_factory.mktemp("brain")
-    settings = Settings(data_dir=root / "data", max_prompt_attempts=2)
-    database = Database(settings.resolved_database_url)
-    blobs = BlobStore(settings.data_dir)
-    settings.data_dir.mkdir(parents=True)
-    blobs.open()
-    database.migrate()
-    service = BrainService(settings, database, blobs)
+    service = _service(root)
     endpoint = loopback_endpoint()
     bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint)
     bridge.start()
@@ -102,7 +110,7 @@ def brain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Brain]:
             node.stop()
         stop.set()
         bridge.stop()
-        database.dispose()
+        service.queue.database.dispose()
 
 
 def test_text_prompt_gets_the_spiking_lm_line(brain: Brain) -> None:
@@ -162,3 +170,64 @@ def test_corrupt_media_fails_the_prompt_and_the_node_stays(
 def test_bridge_refuses_an_open_non_loopback_endpoint(brain: Brain) -> None:
     with pytest.raises(BridgeError, match="EVOSPIKENET_SIM_KEY"):
         SimulationBridge(brain.service.queue, brain.service.nodes, endpoint="tcp/0.0.0.0:7999")
+
+
+def test_bridge_protocol_with_a_key_resends_and_refuses_forgeries(tmp_path: Path) -> None:
+    """The test plays the coordinator over real Zenoh against a keyed bridge."""
+    key = b"bridge test key, 32 bytes long.."
+    codec = Codec(key)
+    service = _service(tmp_path)
+    endpoint = loopback_endpoint()
+    bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint, sim_key=key)
+    bridge.start()
+    session = open_connected(endpoint, threading.Event())
+    assert session is not None
+    try:
+        prompts: list[dict[str, Any]] = []
+        session.declare_subscriber(
+            topics.PROMPT, lambda s: prompts.append(codec.decode(s.payload.to_bytes()))
+        )
+        prompt_id = service.queue.submit(
+            text=None, image=solid_image((1, 2, 3)), audio=None, priority=5, session_id=None
+        )["prompt_id"]
+        time.sleep(0.5)
+        assert service.queue.get(prompt_id)["state"] == "queued"  # no coordinator yet
+
+        beat = {"node_id": "coord-x", "type": "coordinator", "rank": 0, "status": "idle",
+                "incarnation": "i1", "capacity": 4, "prompts_done": 0}  # fmt: skip
+        forged_beat = Codec(b"some other key of 32 bytes......").encode(beat)
+        session.put(topics.heartbeat("coord-x"), forged_beat)
+        time.sleep(0.5)
+        assert not prompts and service.nodes.list() == []  # a forged heartbeat counts for nothing
+
+        session.put(topics.heartbeat("coord-x"), codec.encode(beat))
+        wait_until(lambda: len(prompts) >= 1, 5)
+        sent = prompts[0]
+        assert sent["prompt_id"] == prompt_id and sent["coordinator"] == "coord-x"
+        assert sent["attempt"] == 1 and sent["image"] and sent["text"] is None
+        wait_until(lambda: len(prompts) >= 2, 5)  # not acknowledged: sent again
+        assert prompts[1] == sent
+        ack = {"prompt_id": prompt_id, "attempt": 1, "node_id": "coord-x"}
+        session.put(topics.ACK, codec.encode(ack))
+
+        forged = {"prompt_id": prompt_id, "attempt": 1, "response": "forged answer"}
+        session.put(topics.RESULT, Codec().encode(forged))
+        time.sleep(0.5)
+        assert service.queue.get(prompt_id)["state"] == "running"
+
+        session.put(topics.RESULT, codec.encode({**forged, "retry": "testing", "response": None}))
+        requeued = wait_until(lambda: len(prompts) >= 3 and prompts[-1], 5)
+        assert requeued["attempt"] == 2  # given back, then claimed again
+
+        answer = {"prompt_id": prompt_id, "attempt": 2, "response": "the real answer"}
+        session.put(topics.RESULT, codec.encode(answer))
+        done = wait_until(
+            lambda: (r := service.queue.get(prompt_id)) and r["state"] == "completed" and r, 5
+        )
+        assert done["response"] == "the real answer" and done["attempts"] == 2
+        status = {n["id"]: n for n in service.nodes.list()}["coord-x"]
+        assert status["type"] == "coordinator" and status["status"] == "idle"
+    finally:
+        session.close()
+        bridge.stop()
+        service.queue.database.dispose()
