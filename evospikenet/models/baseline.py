@@ -87,7 +87,9 @@ class BaselineTextLM(nn.Module):
             raise ValueError(
                 f"sequence of {end} tokens exceeds context_length {self.context_length}"
             )
-        return self.embed(input_ids) + self.position(torch.arange(start, end))
+        tokens: Tensor = self.embed(input_ids)
+        positions: Tensor = self.position(torch.arange(start, end))
+        return tokens + positions
 
     def forward(self, input_ids: Tensor) -> Tensor:
         """Logits ``(B, L, vocab_size)`` for ids ``(B, L)``."""

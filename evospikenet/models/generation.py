@@ -7,6 +7,7 @@ A model plugs in with ``forward(ids) -> logits``, ``prefill(ids) -> (last_logits
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -148,21 +149,20 @@ def generate_ids(
     was_training = model.training
     model.eval()
     try:
-        options = {
-            "max_new_tokens": max_new_tokens,
-            "temperature": temperature,
-            "top_k": top_k,
-            "use_cache": use_cache,
-            "stop_token": stop_token,
-            "vocab_limit": vocab_limit,
-        }
+        decode = functools.partial(
+            _decode_batch,
+            model,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            use_cache=use_cache,
+            stop_token=stop_token,
+            vocab_limit=vocab_limit,
+        )
         if model.ragged_batches or len({len(p) for p in prompts}) == 1:
-            new = _decode_batch(model, prompts, generators, **options)
+            new = decode(prompts, generators)
         else:
-            new = [
-                _decode_batch(model, [p], [g], **options)[0]
-                for p, g in zip(prompts, generators, strict=True)
-            ]
+            new = [decode([p], [g])[0] for p, g in zip(prompts, generators, strict=True)]
     finally:
         model.train(was_training)
     if not as_tensor:

@@ -45,9 +45,7 @@ class _LIFThroughTime(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any, x: Tensor, decay: float, threshold: float, alpha: float
-    ) -> Tensor:
+    def forward(ctx: Any, x: Tensor, decay: float, threshold: float, alpha: float) -> Tensor:
         steps = x.shape[0]
         h_all = torch.empty_like(x)
         spikes = torch.empty_like(x)
@@ -63,7 +61,7 @@ class _LIFThroughTime(torch.autograd.Function):
         return spikes
 
     @staticmethod
-    def backward(ctx: Any, grad_spikes: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad_spikes: Tensor) -> tuple[Tensor, None, None, None]:
         h_all, spikes = ctx.saved_tensors
         surrogate = arctan_surrogate(h_all - ctx.threshold, ctx.alpha)
         keep = 1.0 - spikes
@@ -103,10 +101,13 @@ class LIF(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Spikes ``(T, ...)`` for input currents ``(T, ...)``."""
+        spikes: Tensor
         scaled = x / self.tau
         decay = 1.0 - 1.0 / self.tau
         if torch.is_grad_enabled() and x.requires_grad:
-            spikes = _LIFThroughTime.apply(scaled, decay, self.threshold, self.alpha)
+            spikes = _LIFThroughTime.apply(  # type: ignore[no-untyped-call]
+                scaled, decay, self.threshold, self.alpha
+            )
         else:
             spikes = lif_inference(scaled, decay, self.threshold)
         if self.track_rate:
@@ -121,13 +122,13 @@ class _SpikeFn(torch.autograd.Function):
     """Heaviside step forward, arctan surrogate backward (used step by step by ALIF)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, alpha: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor, alpha: float) -> Tensor:
         ctx.save_for_backward(x)
         ctx.alpha = alpha
         return (x >= 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (x,) = ctx.saved_tensors
         return grad * arctan_surrogate(x, ctx.alpha), None
 
@@ -165,7 +166,9 @@ class ALIF(nn.Module):
         out = []
         for t in range(x.shape[0]):
             h = decay * v + x[t] / self.tau
-            s = _SpikeFn.apply(h - self.threshold - self.adaptation * trace, self.alpha)
+            s: Tensor = _SpikeFn.apply(  # type: ignore[no-untyped-call]
+                h - self.threshold - self.adaptation * trace, self.alpha
+            )
             v = h * (1.0 - s.detach())
             trace = self.adaptation_decay * trace + s.detach()
             out.append(s)

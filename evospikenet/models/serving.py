@@ -102,8 +102,8 @@ class LoadedModel:
         """Decode the continuation in context (so split multi-byte characters come out whole)."""
         if not new:
             return ""
-        prefix = self._tokenizer.decode(prompt_ids)
-        whole = self._tokenizer.decode(prompt_ids + new)
+        prefix: str = self._tokenizer.decode(prompt_ids)
+        whole: str = self._tokenizer.decode(prompt_ids + new)
         if whole.startswith(prefix):
             return whole[len(prefix) :]
         return str(self._tokenizer.decode(new))

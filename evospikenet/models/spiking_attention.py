@@ -43,6 +43,8 @@ def retention_mask(decays: Tensor, length: int) -> Tensor:
 class SpikingSelfAttention(nn.Module):
     """Pre-norm spiking attention branch; its output is added to the real-valued residual stream."""
 
+    decays: Tensor
+
     def __init__(self, d_model: int, n_heads: int, neuron: Callable[[], nn.Module]) -> None:
         super().__init__()
         self.d_model, self.n_heads, self.d_head = d_model, n_heads, d_model // n_heads
@@ -73,7 +75,8 @@ class SpikingSelfAttention(nn.Module):
         shape = a.shape
         a = self.attn_bn(a.reshape(-1, self.d_model)).view(shape[0], -1, self.d_model)
         spikes = self.lif_attn(a)
-        return self.proj_bn(self.proj(spikes.reshape(-1, self.d_model))).view(shape)
+        projected: Tensor = self.proj_bn(self.proj(spikes.reshape(-1, self.d_model)))
+        return projected.view(shape)
 
     def forward(
         self, x: Tensor, *, want_state: bool = False

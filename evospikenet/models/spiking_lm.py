@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .generation import generate_ids
-from .neurons import make_neuron, normalize_neuron_type
+from .neurons import ALIF, LIF, make_neuron, normalize_neuron_type
 from .spiking_attention import AttentionState, SpikingSelfAttention
 
 SpikingState = list[AttentionState]
@@ -51,7 +51,8 @@ class SpikingFeedForward(nn.Module):
         s = self.lif_in(self.norm(x))
         h = self.bn1(self.fc1(s.reshape(-1, self.d_model)))
         h = self.lif_hidden(h.view(steps, -1, self.hidden))
-        return self.bn2(self.fc2(h.reshape(-1, self.hidden))).view(x.shape)
+        out: Tensor = self.bn2(self.fc2(h.reshape(-1, self.hidden)))
+        return out.view(x.shape)
 
 
 class SpikingBlock(nn.Module):
@@ -172,7 +173,7 @@ class SpikingEvoTextLM(nn.Module):
 
     def _encode(self, input_ids: Tensor) -> Tensor:
         """Direct encoding: ``(B, L)`` ids -> embeddings repeated over time ``(T, B, L, D)``."""
-        x = self.embed(input_ids)
+        x: Tensor = self.embed(input_ids)
         return x.unsqueeze(0).expand(self.time_steps, *x.shape)
 
     def _readout(self, x: Tensor) -> Tensor:
@@ -203,6 +204,7 @@ class SpikingEvoTextLM(nn.Module):
         x = self.embed(token_ids).unsqueeze(0).expand(self.time_steps, -1, -1)
         new_states: SpikingState = []
         for block, state in zip(self.blocks, states, strict=True):
+            assert isinstance(block, SpikingBlock)
             x, new_state = block.step(x, state)
             new_states.append(new_state)
         return self._readout(x), new_states
@@ -258,5 +260,5 @@ class SpikingEvoTextLM(nn.Module):
     def track_spike_rates(self, enabled: bool = True) -> None:
         """Record each neuron layer's spike rate on every forward pass (costs a sync per layer)."""
         for module in self.modules():
-            if hasattr(module, "track_rate"):
+            if isinstance(module, LIF | ALIF):
                 module.track_rate = enabled

@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -79,7 +80,8 @@ def train_lm(
         raise ValueError(f"need a 1-D token tensor longer than {length + 1} tokens")
     torch.set_flush_denormal(True)
     generator = torch.Generator().manual_seed(seed)
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for param in model.parameters():
         (decay if param.dim() >= 2 else no_decay).append(param)
     optimizer = torch.optim.AdamW(
@@ -101,7 +103,7 @@ def train_lm(
         logits = model(batch[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
@@ -132,10 +134,10 @@ def train_lm(
     )
 
 
-def _progress_bar(enabled: bool, seconds: float | None, steps: int | None) -> object | None:
+def _progress_bar(enabled: bool, seconds: float | None, steps: int | None) -> Any:
     if not enabled:
         return None
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     if seconds is not None:
         return tqdm(total=round(seconds), unit="s", desc="training", bar_format=_TIME_FORMAT)
