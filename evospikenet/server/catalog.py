@@ -9,8 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from evospikenet.server.db import Database, isoformat, utcnow
-from evospikenet.server.ids import encode_cursor, new_id
+from evospikenet.server.ids import new_id
 from evospikenet.server.tables import ArtifactRow, PromptRow, SessionRow
+
+
+def _after_pk(
+    db: Session, table: type[SessionRow] | type[ArtifactRow], cursor: str | None
+) -> int | None:
+    """The keyset position a cursor stands for. A cursor is the id of the last item of the
+    previous page; one that names no item gives position 0, i.e. an empty page."""
+    if cursor is None:
+        return None
+    return int(db.scalar(select(table.pk).where(table.id == cursor)) or 0)
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,10 @@ class Catalog:
         with self.database.session() as db:
             return db.scalar(select(SessionRow.pk).where(SessionRow.id == session_id)) is not None
 
-    def list_sessions(self, limit: int, after_pk: int | None) -> Page:
-        """Sessions newest first."""
+    def list_sessions(self, limit: int, cursor: str | None) -> Page:
+        """Sessions newest first, after the session named by ``cursor``."""
         with self.database.session() as db:
+            after_pk = _after_pk(db, SessionRow, cursor)
             query = select(SessionRow).order_by(SessionRow.pk.desc()).limit(limit + 1)
             if after_pk is not None:
                 query = query.where(SessionRow.pk < after_pk)
@@ -99,20 +110,21 @@ class Catalog:
             )
             items = [session_json(r, int(counts.get(r.pk, 0))) for r in rows[:limit]]
             more = len(rows) > limit
-            return Page(items, encode_cursor(rows[limit - 1].pk) if more else None)
+            return Page(items, rows[limit - 1].id if more else None)
 
     def list_artifacts(
         self,
         *,
         limit: int,
-        after_pk: int | None,
+        cursor: str | None,
         artifact_type: str | None = None,
         session_id: str | None = None,
         llm_type: str | None = None,
         name: str | None = None,
     ) -> Page:
-        """Artifacts newest first, filtered (filters combine with AND)."""
+        """Artifacts newest first after the artifact named by ``cursor``, filtered (AND)."""
         with self.database.session() as db:
+            after_pk = _after_pk(db, ArtifactRow, cursor)
             query = (
                 select(ArtifactRow, SessionRow.id)
                 .join(SessionRow, SessionRow.pk == ArtifactRow.session_pk)
@@ -132,7 +144,7 @@ class Catalog:
             rows = db.execute(query).all()
             items = [artifact_json(row, sid) for row, sid in rows[:limit]]
             more = len(rows) > limit
-            return Page(items, encode_cursor(rows[limit - 1][0].pk) if more else None)
+            return Page(items, rows[limit - 1][0].id if more else None)
 
     def get_artifact(self, artifact_id: str) -> dict[str, Any] | None:
         """One artifact's metadata, or None."""

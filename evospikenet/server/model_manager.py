@@ -114,6 +114,7 @@ class ModelManager:
         self._reload_requested = threading.Event()
         self._load_executor = ThreadPoolExecutor(1, thread_name_prefix="model-load")
         self._gen_executor = ThreadPoolExecutor(1, thread_name_prefix="model-generate")
+        self._stopped = False
         self._pending: list[_Pending] = []
         self._draining = False
         self._drain_task: asyncio.Task[None] | None = None
@@ -140,6 +141,10 @@ class ModelManager:
     def start(self) -> None:
         """Register the bundled default if the store has no model session, then load the
         newest complete model session in the background."""
+        if self._stopped:  # started again after a shutdown (an app may be started twice)
+            self._load_executor = ThreadPoolExecutor(1, thread_name_prefix="model-load")
+            self._gen_executor = ThreadPoolExecutor(1, thread_name_prefix="model-generate")
+            self._stopped = False
         if not self.enabled:
             self.error = "model loading is disabled (EVOSPIKENET_LOAD_MODELS=false)"
             return
@@ -302,6 +307,7 @@ class ModelManager:
 
     def shutdown(self) -> None:
         """Stop the worker threads."""
+        self._stopped = True
         self._load_executor.shutdown(wait=False, cancel_futures=True)
         self._gen_executor.shutdown(wait=False, cancel_futures=True)
 

@@ -52,8 +52,11 @@ class ParsedUpload:
 
 
 class _Collector:
-    def __init__(self, blobs: BlobStore, max_file_bytes: int, file_field: str) -> None:
+    def __init__(
+        self, blobs: BlobStore, max_file_bytes: int, file_field: str, known_fields: frozenset[str]
+    ) -> None:
         self.blobs = blobs
+        self.known_fields = known_fields
         self.max_file_bytes = max_file_bytes
         self.file_field = file_field
         self.result = ParsedUpload()
@@ -112,13 +115,15 @@ class _Collector:
             except BlobTooLarge:
                 raise too_large(self.max_file_bytes) from None
             return
+        if self._name not in self.known_fields:
+            return
         self._buffer += data[start:end]
         if len(self._buffer) > MAX_FIELD_BYTES:
             raise validation_error(f"body.{self._name}", f"is longer than {MAX_FIELD_BYTES} bytes")
 
     def on_part_end(self) -> None:
-        if self._is_file or self._name is None:
-            return
+        if self._is_file or self._name is None or self._name not in self.known_fields:
+            return  # unknown fields are allowed by the contract and ignored
         if self._name in self.result.fields:
             raise validation_error(f"body.{self._name}", "was sent more than once")
         try:
@@ -141,9 +146,16 @@ def _boundary(request: Request) -> bytes:
 
 
 async def read_multipart(
-    request: Request, blobs: BlobStore, *, max_file_bytes: int, file_field: str = "file"
+    request: Request,
+    blobs: BlobStore,
+    *,
+    max_file_bytes: int,
+    known_fields: frozenset[str],
+    file_field: str = "file",
 ) -> ParsedUpload:
     """Stream the request's multipart body; the file part goes to a temp file in the store.
+
+    Text parts named in ``known_fields`` are kept (each at most 64 KiB); others are skipped.
 
     Raises 400 (unparsable), 413 (over the limit, from Content-Length before reading), 422.
     On any failure nothing stays on disk. The caller commits or discards ``result.file``.
@@ -153,7 +165,7 @@ async def read_multipart(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise too_large(max_file_bytes)
-    collector = _Collector(blobs, max_file_bytes, file_field)
+    collector = _Collector(blobs, max_file_bytes, file_field, known_fields)
     parser = MultipartParser(
         boundary,
         {

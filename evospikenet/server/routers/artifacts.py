@@ -11,13 +11,17 @@ from evospikenet.server.blobstore import DigestMismatch
 from evospikenet.server.catalog import Catalog
 from evospikenet.server.downloads import download_response
 from evospikenet.server.errors import ApiError
-from evospikenet.server.ids import decode_cursor
 from evospikenet.server.routers.common import json_response, page_response
 from evospikenet.server.routers.sessions import session_not_found
 from evospikenet.server.state import server_state
 from evospikenet.server.uploads import read_multipart
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
+
+# Range values the server cannot use (several ranges, other units, bad syntax) are ignored and
+# the whole file is sent, as RFC 9110 section 14.2 allows; only empty or over-long ones are refused.
+ANY_RANGE = r"^.+$"
+UPLOAD_FIELDS = frozenset({"session_id", "artifact_type", "name", "llm_type", "sha256"})
 
 
 def artifact_not_found(artifact_id: str) -> ApiError:
@@ -30,7 +34,10 @@ async def upload_artifact(request: Request) -> Response:
     state = server_state(request)
     state.contract.parameters("uploadArtifact", request)
     upload = await read_multipart(
-        request, state.blobs, max_file_bytes=state.settings.max_upload_bytes
+        request,
+        state.blobs,
+        max_file_bytes=state.settings.max_upload_bytes,
+        known_fields=UPLOAD_FIELDS,
     )
     try:
         fields = dict(upload.fields)
@@ -80,11 +87,10 @@ async def upload_artifact(request: Request) -> Response:
 async def list_artifacts(request: Request) -> Response:
     state = server_state(request)
     params = state.contract.parameters("listArtifacts", request)
-    after = decode_cursor(params["cursor"])
     page = await run_in_threadpool(
         lambda: Catalog(state.db).list_artifacts(
             limit=params["limit"],
-            after_pk=after,
+            cursor=params["cursor"],
             artifact_type=params["artifact_type"],
             session_id=params["session_id"],
             llm_type=params["llm_type"],
@@ -107,7 +113,7 @@ async def get_artifact(request: Request) -> Response:
 @router.get("/api/artifacts/{artifact_id}/download")
 async def download_artifact(request: Request) -> Response:
     state = server_state(request)
-    params = state.contract.parameters("downloadArtifact", request)
+    params = state.contract.parameters("downloadArtifact", request, patterns={"Range": ANY_RANGE})
     artifact = await run_in_threadpool(Catalog(state.db).get_artifact, params["artifact_id"])
     if artifact is None:
         raise artifact_not_found(params["artifact_id"])

@@ -12,6 +12,8 @@ from evospikenet.server.state import server_state
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 
+MIN_SAMPLING_TEMPERATURE = 1e-3
+
 
 @router.post("/api/generate")
 async def generate_text(request: Request) -> Response:
@@ -26,12 +28,15 @@ async def generate_text(request: Request) -> Response:
     max_length = int(body.get("max_length", 50))
     if max_length > settings.max_new_tokens:
         raise validation_error("body.max_length", f"must be at most {settings.max_new_tokens}")
+    temperature = float(body.get("temperature", 1.0))
+    if temperature < MIN_SAMPLING_TEMPERATURE:
+        temperature = 0.0  # vanishing temperatures are greedy decoding (no 1/T overflow)
     top_k = body.get("top_k")
     seed = body.get("seed")
     result = await state.models.generate(
         body["prompt"],
         max_new_tokens=max_length,
-        temperature=float(body.get("temperature", 1.0)),
+        temperature=temperature,
         top_k=None if top_k is None else int(top_k),
         seed=None if seed is None else int(seed),
     )

@@ -9,7 +9,6 @@ from starlette.responses import Response
 from evospikenet.server.auth import require_api_key
 from evospikenet.server.catalog import Catalog
 from evospikenet.server.errors import ApiError
-from evospikenet.server.ids import decode_cursor
 from evospikenet.server.routers.common import json_response, page_response, validated_body
 from evospikenet.server.state import server_state
 
@@ -36,8 +35,9 @@ async def create_session(request: Request) -> Response:
 async def list_sessions(request: Request) -> Response:
     state = server_state(request)
     params = state.contract.parameters("listSessions", request)
-    after = decode_cursor(params["cursor"])
-    page = await run_in_threadpool(Catalog(state.db).list_sessions, params["limit"], after)
+    page = await run_in_threadpool(
+        Catalog(state.db).list_sessions, params["limit"], params["cursor"]
+    )
     return page_response(request, page)
 
 
@@ -55,13 +55,12 @@ async def get_session(request: Request) -> Response:
 async def list_session_artifacts(request: Request) -> Response:
     state = server_state(request)
     params = state.contract.parameters("listSessionArtifacts", request)
-    after = decode_cursor(params["cursor"])
     catalog = Catalog(state.db)
     if not await run_in_threadpool(catalog.session_exists, params["session_id"]):
         raise session_not_found(params["session_id"])
     page = await run_in_threadpool(
         lambda: catalog.list_artifacts(
-            limit=params["limit"], after_pk=after, session_id=params["session_id"]
+            limit=params["limit"], cursor=params["cursor"], session_id=params["session_id"]
         )
     )
     return page_response(request, page)
