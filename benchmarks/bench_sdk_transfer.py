@@ -1,0 +1,125 @@
+"""Upload and download throughput of the SDK against curl, with the SDK's peak RSS, and the
+generated client's buffered download beside them.
+
+    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_sdk_transfer.py --size-mib 1024
+
+One live server on 127.0.0.1 (same machine, so server and client share the CPUs). Each
+transfer runs in its own child process, which reports its wall time and peak RSS
+(``ru_maxrss`` of itself and its children), so one measurement's memory never hides another's.
+The SDK upload time includes its sha256 pass over the file before sending; the SDK download
+time includes verifying the sha256 and the fsync + rename into place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench_sdk_common import API_KEY, python_env, serve
+
+RUNNER = r"""
+import json, resource, subprocess, sys, time
+kind, base_url, key, a, b = sys.argv[1:6]
+import httpx
+from evospikenet.sdk import EvoSpikeNetAPIClient
+from evospikenet_api_client import Client
+from evospikenet_api_client.api.artifacts import download_artifact
+sdk = EvoSpikeNetAPIClient(base_url=base_url, api_key=key, progress=False, max_retries=0)
+started = time.perf_counter()  # after the imports: only the transfer is timed
+if kind == "sdk_upload":
+    out = sdk.upload_artifact(a, "dataset", "big.bin", b)["artifact_id"]
+elif kind == "sdk_download":
+    out = str(sdk.download_artifact(a, b))
+elif kind == "generated_download":
+    c = Client(base_url=base_url, headers={"X-API-Key": key}, timeout=httpx.Timeout(300))
+    r = download_artifact.sync_detailed(a, client=c)
+    with open(b, "wb") as f:
+        f.write(r.parsed.payload.getbuffer())
+    out = r.status_code
+elif kind == "curl_upload":
+    cmd = ["curl", "-sS", "-f", "-o", "/dev/null", "-H", f"X-API-Key: {key}",
+           "-F", f"session_id={a}", "-F", "artifact_type=dataset", "-F", "name=big.bin",
+           "-F", f"file=@{b};type=application/octet-stream", f"{base_url}/api/artifacts"]
+    out = subprocess.run(cmd, check=True).returncode
+elif kind == "curl_download":
+    cmd = ["curl", "-sS", "-f", "-o", b, "-H", f"X-API-Key: {key}",
+           f"{base_url}/api/artifacts/{a}/download"]
+    out = subprocess.run(cmd, check=True).returncode
+seconds = time.perf_counter() - started
+me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"seconds": seconds, "rss_self_mib": me / 1024, "rss_children_mib": kids / 1024,
+                  "out": out}))
+"""
+
+
+def run(kind: str, base_url: str, a: str, b: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, kind, base_url, API_KEY, a, b],
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def make_file(path: Path, size: int) -> None:
+    chunk = os.urandom(16 * 1024 * 1024)
+    with path.open("wb") as out:
+        written = 0
+        while written < size:
+            piece = chunk[: min(len(chunk), size - written)]
+            out.write(piece)
+            written += len(piece)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--skip-generated", action="store_true")
+    args = parser.parse_args()
+    size = args.size_mib * 1024 * 1024
+    mib = size / 1024 / 1024
+    with tempfile.TemporaryDirectory(prefix="evospikenet-bench-transfer-") as tmp:
+        source = Path(tmp) / "big.bin"
+        make_file(source, size)
+        with serve(EVOSPIKENET_MAX_UPLOAD_BYTES=str(size + 1024 * 1024)) as server:
+            from evospikenet.sdk import EvoSpikeNetAPIClient
+
+            client = EvoSpikeNetAPIClient(base_url=server.base_url, api_key=API_KEY)
+            session_id = client.create_log_session("transfer bench")["session_id"]
+            results: dict[str, Any] = {"size_mib": mib}
+            for kind in ("curl_upload", "sdk_upload"):
+                results[kind] = run(kind, server.base_url, session_id, str(source))
+            artifact_id = client.list_artifacts(session_id=session_id, limit=1)[0]["artifact_id"]
+            kinds = ["curl_download", "sdk_download"]
+            if not args.skip_generated:
+                kinds.append("generated_download")
+            for kind in kinds:
+                target = Path(tmp) / f"{kind}.bin"
+                results[kind] = run(kind, server.base_url, artifact_id, str(target))
+                if target.stat().st_size != size:
+                    raise RuntimeError(f"{kind}: wrong size {target.stat().st_size}")
+                target.unlink()
+            for kind in ("curl_upload", "sdk_upload", *kinds):
+                entry = results[kind]
+                entry["mib_per_s"] = round(mib / entry["seconds"], 1)
+                entry["seconds"] = round(entry["seconds"], 2)
+                entry["rss_self_mib"] = round(entry["rss_self_mib"], 1)
+                entry["rss_children_mib"] = round(entry["rss_children_mib"], 1)
+            client.close()
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
