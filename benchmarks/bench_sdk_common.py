@@ -68,9 +68,10 @@ def serve(**env: str) -> Iterator[Server]:
             **env,
         )
         log = (Path(tmp) / "server.log").open("wb")
+        command = [sys.executable, "-m", "evospikenet", "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--data-dir", str(data_dir), "--no-nodes"]
         process = subprocess.Popen(
-            [sys.executable, "-m", "evospikenet", "serve", "--host", "127.0.0.1"]
-            + ["--port", str(port), "--data-dir", str(data_dir), "--no-nodes"],
+            command,
             env=child_env,
             stdout=log,
             stderr=subprocess.STDOUT,
