@@ -90,6 +90,8 @@ class LiveServer:
         ).rstrip(os.pathsep)
         if self.api_key:
             env["EVOSPIKENET_API_KEYS"] = self.api_key
+        # every server's simulation bridge listens on a port of its own
+        env["EVOSPIKENET_SIM_ENDPOINT"] = f"tcp/127.0.0.1:{free_port()}"
         env.update(self.env)
         return env
 

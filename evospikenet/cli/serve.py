@@ -29,25 +29,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-nodes",
         action="store_true",
-        help="do not start local simulation nodes (for nodes that run elsewhere)",
+        help="start no local simulation nodes; nodes that run elsewhere connect to the bridge",
     )
     parser.add_argument("--log-level", default="info", help="debug, info, warning, error")
     parser.set_defaults(func=handle)
 
 
 def _plugins(no_nodes: bool) -> list[Any]:
-    if no_nodes:
-        return []
+    """The simulation's plugin: the bridge plus local nodes, or (``--no-nodes``) the bridge only,
+    for nodes that run elsewhere. Without the simulation extra the server runs without it."""
     try:
         module = importlib.import_module(SIMULATION_PLUGIN)
     except ModuleNotFoundError as exc:
         if exc.name not in {SIMULATION_PLUGIN, "zenoh"}:
             raise
-        logging.getLogger("evospikenet.server").info(
-            "no local simulation nodes: %s is not available", SIMULATION_PLUGIN
+        logging.getLogger("evospikenet.server").warning(
+            "simulation not available (%s is missing): prompts stay queued", exc.name
         )
         return []
-    return [module.server_plugin]
+    return [module.bridge_plugin if no_nodes else module.server_plugin]
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -137,7 +138,12 @@ def test_open_loopback_server_warns(make_server):
 
 def test_access_log_is_json_lines(server):
     httpx.get(f"{server.base_url}/api/health", headers={"X-Request-ID": "log-probe-1"})
-    lines = [json.loads(x) for x in server.read_log().splitlines() if "log-probe-1" in x]
+    lines: list[dict] = []
+    for _ in range(50):  # the line is written just after the response is sent
+        lines = [json.loads(x) for x in server.read_log().splitlines() if "log-probe-1" in x]
+        if lines:
+            break
+        time.sleep(0.05)
     assert lines and lines[-1]["path"] == "/api/health" and lines[-1]["status"] == 200
 
 
