@@ -8,6 +8,7 @@ A model plugs in with ``forward(ids) -> logits``, ``prefill(ids) -> (last_logits
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,15 +16,20 @@ import torch
 from torch import Tensor
 
 
-def make_generators(count: int, seed: int | None) -> list[torch.Generator]:
-    """One CPU generator per row; with a seed each row samples as if it were alone."""
+def make_generators(prompts: Sequence[Sequence[int]], seed: int | None) -> list[torch.Generator]:
+    """One CPU generator per prompt.
+
+    With a seed, each row's stream is derived from the seed and the prompt's tokens: a prompt
+    samples the same whatever else is in the batch, and different prompts get different streams.
+    """
     generators = []
-    for _ in range(count):
+    for prompt in prompts:
         generator = torch.Generator()
         if seed is None:
             generator.seed()
         else:
-            generator.manual_seed(seed)
+            digest = zlib.crc32(b",".join(str(t).encode() for t in prompt))
+            generator.manual_seed((int(seed) * 1_000_003 + digest) % 2**63)
         generators.append(generator)
     return generators
 
@@ -145,7 +151,7 @@ def generate_ids(
     vocab = model.config["vocab_size"]
     if any(t < 0 or t >= vocab for p in prompts for t in p):
         raise ValueError(f"input_ids: token ids must be in [0, {vocab})")
-    generators = make_generators(len(prompts), seed)
+    generators = make_generators(prompts, seed)
     was_training = model.training
     model.eval()
     try:
