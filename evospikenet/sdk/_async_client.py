@@ -24,7 +24,14 @@ from ._artifacts import (
     prepare_upload,
     temporary_download,
 )
-from ._base_client import AsyncEngine, Outcome, new_idempotency_key, parse_json_body, shape_error
+from ._base_client import (
+    AsyncEngine,
+    Outcome,
+    new_idempotency_key,
+    parse_json_body,
+    shape_error,
+    upload_headers,
+)
 from ._client import OCTET_STREAM, _destination, _page_size, _want
 from ._common import (
     ClientCore,
@@ -388,10 +395,11 @@ class AsyncEvoSpikeNetAPIClient:
             with open_progress(wanted, source.size, f"upload {source.filename}") as bar:
                 body = UploadBody(source, bar)
                 part = (source.filename, cast(IO[bytes], body), OCTET_STREAM)
+                headers = upload_headers(key)
 
                 async def attempt() -> Outcome:
                     response = await self._http.post(
-                        url, data=fields, files={"file": part}, headers={"Idempotency-Key": key}
+                        url, data=fields, files={"file": part}, headers=headers
                     )
                     return Outcome(response)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,9 +39,13 @@ __all__ = [
     "new_idempotency_key",
     "parse_json_body",
     "shape_error",
+    "upload_headers",
 ]
 
 _MAX_ERROR_BODY = 64 * 1024
+# 409 with this code: the first request with the same Idempotency-Key is still running; the
+# server asks to retry shortly (and will then replay its answer).
+IDEMPOTENCY_IN_PROGRESS = "IDEM_002"
 # Exceptions the generated parsers raise on bodies that do not match the spec.
 _PARSE_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
 
@@ -48,6 +53,16 @@ _PARSE_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
 def new_idempotency_key() -> str:
     """A fresh key for one logical mutating call; reused by all its retries."""
     return f"sdk-{uuid.uuid4().hex}"
+
+
+def upload_headers(idempotency_key: str) -> dict[str, str]:
+    """Headers of one multipart upload call: its Idempotency-Key and a random multipart
+    boundary chosen once, so every retry sends byte-identical bodies (the server compares them
+    to recognise a repeat)."""
+    return {
+        "Idempotency-Key": idempotency_key,
+        "Content-Type": f"multipart/form-data; boundary={secrets.token_hex(16)}",
+    }
 
 
 @dataclass
@@ -220,7 +235,10 @@ class _EngineBase:
             return None
         if isinstance(error, APIStatusError):
             assert response is not None
-            if not self.policy.should_retry_status(error.status_code, response.headers):
+            in_progress = error.status_code == 409 and error.code == IDEMPOTENCY_IN_PROGRESS
+            if not in_progress and not self.policy.should_retry_status(
+                error.status_code, response.headers
+            ):
                 return None
             return self.policy.delay(retry_index, error.retry_after)
         if isinstance(error, APIConnectionError | APITimeoutError):

@@ -22,7 +22,14 @@ from ._artifacts import (
     prepare_upload,
     temporary_download,
 )
-from ._base_client import Outcome, SyncEngine, new_idempotency_key, parse_json_body, shape_error
+from ._base_client import (
+    Outcome,
+    SyncEngine,
+    new_idempotency_key,
+    parse_json_body,
+    shape_error,
+    upload_headers,
+)
 from ._common import (
     ClientCore,
     check_poll_args,
@@ -393,6 +400,7 @@ class EvoSpikeNetAPIClient:
                 f"upload {source.filename}",
             ) as bar:
                 body = UploadBody(source, bar)
+                headers = upload_headers(key)
 
                 def attempt() -> Outcome:
                     return Outcome(
@@ -400,7 +408,7 @@ class EvoSpikeNetAPIClient:
                             url,
                             data=fields,
                             files={"file": (source.filename, cast(IO[bytes], body), OCTET_STREAM)},
-                            headers={"Idempotency-Key": key},
+                            headers=headers,
                         )
                     )
 

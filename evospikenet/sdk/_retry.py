@@ -41,7 +41,8 @@ def parse_retry_after(
 
 @dataclass
 class RetryPolicy:
-    """Retry transport errors, 408, 429 and 5xx, at most ``max_retries`` times.
+    """Retry transport errors, 408, 429 and 5xx (and 409 ``IDEM_002``, decided by the
+    engine), at most ``max_retries`` times.
 
     Only requests that are safe (GET/HEAD/OPTIONS) or carry an ``Idempotency-Key`` are retried,
     so the server never applies a change twice. The n-th retry waits a random time in

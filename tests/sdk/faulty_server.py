@@ -195,3 +195,70 @@ def _read_request(conn: socket.socket) -> Request | None:
             break
         body += chunk
     return Request(method, path, headers, bytes(body))
+
+
+class DroppingProxy:
+    """Forwards each request to a real server on 127.0.0.1, but drops the connection to the
+    client instead of answering for the first ``drop`` requests: the server did the work, the
+    client never heard. The test for idempotent retries."""
+
+    def __init__(self, target_base_url: str, drop: int = 1) -> None:
+        host_port = target_base_url.removeprefix("http://")
+        host, _, port = host_port.partition(":")
+        self._target = (host, int(port))
+        self._drop = drop
+        self._lock = threading.Lock()
+        self.forwarded: list[Request] = []
+        self._inner = FaultyServer(handler=self._forward)
+
+    @property
+    def base_url(self) -> str:
+        return self._inner.base_url
+
+    def __enter__(self) -> DroppingProxy:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._inner.__exit__(*exc)
+
+    def _forward(self, request: Request) -> Action:
+        headers = {k: v for k, v in request.headers.items() if k not in ("connection", "host")}
+        headers["host"] = f"{self._target[0]}:{self._target[1]}"
+        headers["connection"] = "close"
+        head = f"{request.method} {request.path} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in headers.items()
+        )
+        with socket.create_connection(self._target, timeout=30) as upstream:
+            upstream.sendall(head.encode("latin-1") + b"\r\n" + request.body)
+            raw = bytearray()
+            while chunk := upstream.recv(65536):
+                raw += chunk
+        self.forwarded.append(request)
+        with self._lock:
+            if self._drop > 0:
+                self._drop -= 1
+                return Action(drop=True)
+        head_bytes, _, body = bytes(raw).partition(b"\r\n\r\n")
+        lines = head_bytes.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        reply_headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                reply_headers[name.strip()] = value.strip()
+        if any(line.lower().startswith("transfer-encoding: chunked") for line in lines):
+            body = _dechunk(body)
+        return Action(status, body, reply_headers)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2 :]
+    return bytes(out)

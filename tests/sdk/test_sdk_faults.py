@@ -290,8 +290,8 @@ def test_upload_retry_rewinds_the_file_and_sends_its_sha256() -> None:
         result = client.upload_artifact("ses_1", "model", "m.pth", buffer)
     assert result.artifact_id == "art_1"
     first, second = server.requests
-    assert len(first.body) == len(second.body)  # same bytes, another multipart boundary
-    assert payload in first.body and payload in second.body
+    assert first.body == second.body  # byte-identical: same multipart boundary, rewound file
+    assert payload in second.body
     assert b'filename="m.pth"' in second.body
     assert hashlib.sha256(payload).hexdigest().encode() in second.body
     assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
