@@ -312,6 +312,8 @@ def extract_zip(archive: Path, destination: Path) -> Path:
     Absolute names, ``..`` components and non-regular members are refused (ValueError).
     """
     parent = destination.parent
+    if not zipfile.is_zipfile(archive):
+        raise ValueError("extract: the artifact is not a zip archive; download it without extract")
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".extract", dir=parent))
     try:
         with zipfile.ZipFile(archive) as zf:

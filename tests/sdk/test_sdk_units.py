@@ -1,0 +1,227 @@
+"""The SDK's parts on their own: configuration, retry policy, result types, upload sources,
+zipping, progress and logging."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import random
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from evospikenet.sdk import (
+    Artifact,
+    EvoSpikeNetAPIClient,
+    GenerateResult,
+    PromptResult,
+    Session,
+    Timeout,
+)
+from evospikenet.sdk._artifacts import UploadBody, prepare_upload, zip_directory
+from evospikenet.sdk._config import ClientConfig
+from evospikenet.sdk._retry import RetryPolicy, parse_retry_after
+from evospikenet.sdk._types import ResponseShapeError, build_list, build_object
+
+
+def resolve(environ: dict[str, str], **kwargs: object) -> ClientConfig:
+    args: dict[str, object] = {
+        "base_url": None,
+        "api_key": None,
+        "timeout": None,
+        "transfer_timeout": None,
+        "max_retries": 2,
+        "default_headers": None,
+        "progress": None,
+        "verify": True,
+    }
+    args.update(kwargs)
+    return ClientConfig.resolve(environ=environ, **args)  # type: ignore[arg-type]
+
+
+def test_configuration_from_environment_and_arguments() -> None:
+    assert resolve({}).base_url == "http://localhost:8000"
+    env = {"EVOSPIKENET_API_URL": "http://api:8000/", "EVOSPIKENET_API_KEY": "k-env"}
+    config = resolve(env)
+    assert (config.base_url, config.api_key) == ("http://api:8000", "k-env")
+    explicit = resolve(env, base_url="http://127.0.0.1:9000", api_key="k-arg")
+    assert (explicit.base_url, explicit.api_key) == ("http://127.0.0.1:9000", "k-arg")
+    assert "k-env" not in repr(config) and "k-arg" not in repr(explicit)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"base_url": "localhost:8000"}, "base_url"),
+        ({"base_url": "http://user:pw@host"}, "base_url"),
+        ({"base_url": ""}, "base_url"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"timeout": 0}, "timeout"),
+        ({"api_key": "bad\nkey"}, "api_key"),
+        ({"default_headers": {"X-API-Key": "k"}}, "default_headers"),
+    ],
+)
+def test_bad_configuration_names_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        resolve({}, **kwargs)
+
+
+def test_timeouts() -> None:
+    assert Timeout.of(30) == Timeout(connect=5.0, read=30.0, write=30.0, pool=30.0)
+    assert Timeout.of(2).connect == 2.0
+    assert Timeout.of(None).read is None
+    config = resolve({})
+    assert config.timeout.connect == 5.0 and config.transfer_timeout.read == 300.0
+
+
+def test_backoff_is_jittered_capped_and_yields_to_retry_after() -> None:
+    policy = RetryPolicy(max_retries=10, backoff_initial=0.5, backoff_max=8.0, rng=random.Random(1))
+    for index in range(10):
+        ceiling = min(8.0, 0.5 * 2**index)
+        delays = [policy.delay(index) for _ in range(200)]
+        assert all(d is not None and 0 <= d <= ceiling for d in delays)
+        assert max(d for d in delays if d is not None) > ceiling * 0.8  # spread, not fixed
+    assert policy.delay(0, retry_after=3.0) == 3.0
+    assert policy.delay(0, retry_after=61.0) is None  # beyond retry_after_max: give up
+
+
+def test_which_requests_and_answers_are_retried() -> None:
+    policy = RetryPolicy()
+    assert policy.may_retry("GET", False) and policy.may_retry("POST", True)
+    assert not policy.may_retry("POST", False)
+    for status in (408, 429, 500, 502, 503, 504):
+        assert policy.should_retry_status(status, {})
+    for status in (400, 401, 403, 404, 409, 413, 422, 501):
+        assert not policy.should_retry_status(status, {})
+    assert not policy.should_retry_status(503, {"X-Should-Retry": "false"})
+
+
+def test_retry_after_parsing() -> None:
+    assert parse_retry_after({"Retry-After": "7"}) == 7.0
+    assert (
+        parse_retry_after(
+            {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, now=lambda: 1445412470.0
+        )
+        == 10.0
+    )
+    assert parse_retry_after({"Retry-After": "soon"}) is None
+    assert parse_retry_after({}) is None
+
+
+def test_results_are_dicts_with_typed_properties_and_pickle() -> None:
+    result = GenerateResult({"generated_text": "こんにちは", "prompt": "p", "generated_tokens": 3})
+    assert result["generated_text"] == result.generated_text == "こんにちは"
+    assert result.get("missing", "x") == "x" and result.generated_tokens == 3
+    session = Session({"session_id": "ses_1", "created_at": "2026-11-28T02:33:34.609615Z"})
+    assert session.created_at is not None and session.created_at.year == 2026
+    clone = pickle.loads(pickle.dumps(session))
+    assert clone == session and type(clone) is Session
+    pending = PromptResult({"prompt_id": "p", "state": "running", "response": None})
+    assert not pending.is_terminal
+    assert PromptResult({"response": "legacy answer"}).is_terminal  # the original's shape
+    with pytest.raises(ResponseShapeError, match="artifact_id"):
+        build_object(Artifact, {"name": "x"})
+    with pytest.raises(ResponseShapeError, match="array"):
+        build_list(Artifact, {"artifact_id": "x"})
+
+
+def test_upload_sources(tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    digest = hashlib.sha256(data).hexdigest()
+    buffer = io.BytesIO(b"skip" + data)
+    buffer.seek(4)
+    source = prepare_upload(buffer, "fallback.bin")
+    assert (source.sha256, source.size, source.filename) == (digest, len(data), "fallback.bin")
+    body = UploadBody(source)
+    assert body.read() == data and body.seek(0) == 0 and body.read(10) == data[:10]
+    assert not buffer.closed  # the caller's file stays open
+
+    class Pipe(io.RawIOBase):  # a non-seekable stream
+        def __init__(self) -> None:
+            self.inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+            chunk = self.inner.read(len(b))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    piped = prepare_upload(Pipe(), "pipe.bin")
+    assert piped.sha256 == digest and UploadBody(piped).read() == data
+    piped.close()
+
+    path = tmp_path / "named.bin"
+    path.write_bytes(data)
+    from_path = prepare_upload(path, "ignored")
+    assert (from_path.filename, from_path.sha256) == ("named.bin", digest)
+    from_path.close()
+    with pytest.raises(ValueError, match="binary"):
+        prepare_upload(io.StringIO("text"), "x")
+    with path.open("r") as text_handle, pytest.raises(ValueError, match="binary"):
+        prepare_upload(text_handle, "x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="file"):
+        prepare_upload(12345, "x")  # type: ignore[arg-type]
+
+
+def test_zipping_a_folder_is_deterministic_and_complete(tmp_path: Path) -> None:
+    folder = tmp_path / "tok"
+    (folder / "a" / "b").mkdir(parents=True)
+    (folder / "tokenizer.json").write_text("{}")
+    (folder / "a" / "b" / "deep.txt").write_text("deep")
+    (folder / "link").symlink_to(folder / "tokenizer.json")
+    outputs = []
+    for _ in range(2):
+        out = io.BytesIO()
+        zip_directory(folder, out)
+        outputs.append(out.getvalue())
+        os.utime(folder / "tokenizer.json", (1, 1))  # mtimes do not matter
+    assert outputs[0] == outputs[1]
+    with zipfile.ZipFile(io.BytesIO(outputs[0])) as archive:
+        assert archive.namelist() == ["tokenizer.json", "a/b/deep.txt"]
+        assert archive.read("a/b/deep.txt") == b"deep"
+
+
+def test_progress_bar_is_shown_when_asked(tmp_path: Path) -> None:
+    pytest.importorskip("tqdm")
+    from evospikenet.sdk._progress import open_progress
+
+    stream = io.StringIO()
+    with open_progress(True, 100, "upload x") as bar:
+        bar.fp = stream  # type: ignore[attr-defined]
+        bar.update(100)
+    assert type(bar).__name__ == "tqdm" or "tqdm" in type(bar).__module__
+    with open_progress(None, 100, "quiet") as quiet:  # no TTY under pytest: no bar
+        assert type(quiet).__name__ == "_NoProgress"
+
+
+def test_debug_logging_from_the_environment_redacts_the_key() -> None:
+    code = (
+        "from evospikenet.sdk import EvoSpikeNetAPIClient\n"
+        "c = EvoSpikeNetAPIClient(base_url='http://127.0.0.1:1', api_key='sk-secret-zz', "
+        "max_retries=0)\n"
+        "print(c.is_server_healthy())\n"
+    )
+    env = {
+        **os.environ,
+        "EVOSPIKENET_LOG": "debug",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "False"
+    assert "DEBUG evospikenet.sdk: GET /api/health failed" in done.stderr
+    assert "sk-secret-zz" not in done.stderr
+
+
+def test_client_repr_and_logger_name() -> None:
+    client = EvoSpikeNetAPIClient(base_url="http://127.0.0.1:1", api_key="sk-hidden")
+    assert "sk-hidden" not in repr(client) and "api_key=set" in repr(client)
+    assert logging.getLogger("evospikenet.sdk").parent is logging.getLogger("evospikenet")
