@@ -299,3 +299,14 @@ def test_node_killed_for_good_fails_the_prompt_once_retries_are_spent(cluster: C
     assert result["error"].startswith("gave up after 2 attempts: no language node online")
     cluster.nodes.pop(node.node_id)
     cluster.ensure_nodes()  # the fast language node again, for whatever runs next
+
+
+def test_server_restart_keeps_prompts_and_nodes_reconnect(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    cluster.server.stop()
+    cluster.server.start()  # same port, same data, same Zenoh endpoint
+    prompt_id = cluster.submit(prompt="after the restart", audio=b64(tone_wav(600)))
+    result = cluster.result(prompt_id, timeout=60)
+    assert result["state"] == "completed", result
+    assert "peak 600 Hz" in result["response"] and "SpikingLM Generated:" in result["response"]
+    assert all(node.alive() for node in cluster.nodes.values())
