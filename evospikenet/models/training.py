@@ -63,11 +63,14 @@ def train_lm(
     seed: int = 0,
     progress: bool = True,
     on_step: Callable[[int, float, float], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> TrainingReport:
     """Train ``model`` (its ``forward(ids) -> logits``) on a 1-D tensor of token ids.
 
     Stops after ``seconds`` of wall time or ``steps`` optimizer steps, whichever comes first
     (at least one must be given). ``on_step(step, elapsed, loss)`` is called after each step.
+    ``clock`` measures the budget: wall time by default; ``time.process_time`` gives every run
+    the same CPU time on a machine shared with other work.
     """
     if seconds is None and steps is None:
         raise ValueError("give a budget: seconds or steps")
@@ -91,7 +94,7 @@ def train_lm(
     )
     bar = _progress_bar(progress, seconds, steps)
     model.train()
-    started = time.perf_counter()
+    started = clock()
     step, losses, history = 0, [], []
     elapsed = 0.0
     while True:
@@ -109,7 +112,7 @@ def train_lm(
         step += 1
         value = loss.item()
         losses.append(value)
-        now = time.perf_counter() - started
+        now = clock() - started
         if bar is not None:
             bar.update(1 if steps and not seconds else now - elapsed)
             bar.set_postfix(
