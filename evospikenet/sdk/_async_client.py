@@ -183,8 +183,13 @@ class AsyncEvoSpikeNetAPIClient:
 
     async def is_server_healthy(self) -> bool:
         """True when the server answers and is not ``unhealthy``; never raises."""
+        return await self._healthy(None)
+
+    async def _healthy(self, remaining: float | None) -> bool:
         try:
-            health = await self._call(ops.health(), max_retries=0)
+            health = await self._call(
+                ops.health(self._core.health_timeout(remaining)), max_retries=0
+            )
         except EvoSpikeNetAPIError as exc:
             logger.debug("health check failed: %s", exc)
             return False
@@ -195,7 +200,7 @@ class AsyncEvoSpikeNetAPIClient:
         limit, pause = check_poll_args(timeout, interval)
         deadline = time.monotonic() + limit
         while True:
-            if await self.is_server_healthy():
+            if await self._healthy(deadline - time.monotonic()):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -176,8 +176,12 @@ class EvoSpikeNetAPIClient:
     def is_server_healthy(self) -> bool:
         """True when the server answers and is not ``unhealthy`` (``degraded``, e.g. no model
         loaded yet, still counts as up). One attempt, no retries; never raises."""
+        return self._healthy(None)
+
+    def _healthy(self, remaining: float | None) -> bool:
         try:
-            return self._call(ops.health(), max_retries=0).status in ("healthy", "degraded")
+            health = self._call(ops.health(self._core.health_timeout(remaining)), max_retries=0)
+            return health.status in ("healthy", "degraded")
         except EvoSpikeNetAPIError as exc:
             logger.debug("health check failed: %s", exc)
             return False
@@ -187,7 +191,7 @@ class EvoSpikeNetAPIClient:
         limit, pause = check_poll_args(timeout, interval)
         deadline = time.monotonic() + limit
         while True:
-            if self.is_server_healthy():
+            if self._healthy(deadline - time.monotonic()):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:

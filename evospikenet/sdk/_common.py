@@ -96,6 +96,19 @@ class ClientCore:
         limit = info.limits.max_prompt_chars if info is not None else None
         return limit or DEFAULT_MAX_PROMPT_CHARS
 
+    def health_timeout(self, remaining: float | None) -> Timeout | None:
+        """The client's timeout, shortened to fit ``remaining`` seconds (None: unchanged)."""
+        if remaining is None:
+            return None
+        bound = max(remaining, 0.05)
+        t = self.config.timeout
+        return Timeout(
+            connect=min(t.connect, bound) if t.connect is not None else bound,
+            read=min(t.read, bound) if t.read is not None else bound,
+            write=min(t.write, bound) if t.write is not None else bound,
+            pool=min(t.pool, bound) if t.pool is not None else bound,
+        )
+
     def snapshot_stats(self) -> ClientStats:
         """The statistics as a :class:`ClientStats`."""
         return ClientStats(self.stats.snapshot())

@@ -132,14 +132,15 @@ def _page(cls: type[ObjT]) -> Callable[[Any, Mapping[str, str]], Page[ObjT]]:
     return build
 
 
-def health() -> Op[Health]:
-    """``GET /api/health``."""
+def health(timeout: Timeout | None = None) -> Op[Health]:
+    """``GET /api/health`` (``timeout`` overrides the client's for this call)."""
     return Op(
         "GET",
         "/api/health",
         lambda c: get_health.sync_detailed(client=c),
         lambda c: get_health.asyncio_detailed(client=c),
         _one(Health),
+        timeout=timeout,
     )
 
 

@@ -295,3 +295,11 @@ def test_upload_retry_rewinds_the_file_and_sends_its_sha256() -> None:
     assert b'filename="m.pth"' in second.body
     assert hashlib.sha256(payload).hexdigest().encode() in second.body
     assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
+
+
+def test_wait_for_server_keeps_its_deadline_against_a_silent_server() -> None:
+    with FaultyServer(handler=lambda request: Action(delay=3, body=b"{}")) as server:
+        client = EvoSpikeNetAPIClient(base_url=server.base_url)
+        started = time.monotonic()
+        assert client.wait_for_server(timeout=1, interval=0.2) is False
+        assert time.monotonic() - started < 1.6
