@@ -32,7 +32,6 @@ from ._base_client import (
 )
 from ._common import (
     ClientCore,
-    check_poll_args,
     check_prompt,
     failed_generation,
     is_final,
@@ -41,6 +40,7 @@ from ._common import (
 from ._config import DEFAULT_MAX_RETRIES, Timeout
 from ._errors import APIStatusError, EvoSpikeNetAPIError
 from ._logging import logger
+from ._polling import PollPlan, check_poll_args, report
 from ._progress import Progress, open_progress
 from ._transport import CALL_STATE, build_http_client
 from ._types import (
@@ -305,23 +305,18 @@ class EvoSpikeNetAPIClient:
         ops.check_id("prompt_id", prompt_id)
         limit, pause = check_poll_args(timeout, interval)
         self._ensure_server_info()
-        deadline = time.monotonic() + limit
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            wait = min(remaining, self._core.max_wait())
+        plan = PollPlan(limit, pause, self._core.max_wait())
+        while (wait := plan.next_wait()) is not None:
             started = time.monotonic()
             result = self.get_simulation_result(prompt_id, wait=wait)
             if result.is_terminal:
-                if result.failed:
-                    logger.warning("prompt %s failed: %s", prompt_id, result.error)
-                return result
-            if time.monotonic() - started < wait / 2 or wait == 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._sleep(min(pause, remaining) if pause > 0 else min(0.05, remaining))
+                return report(prompt_id, result)
+            delay = plan.pause_after(started, wait)
+            if delay is None:
+                return None
+            if delay:
+                self._sleep(delay)
+        return None
 
     def get_simulation_status(self) -> SimulationStatus:
         """The simulation's nodes, queue depth and last prompt state."""

@@ -159,12 +159,3 @@ def failed_generation(prompt: str, error: Exception) -> FailedGeneration:
 def is_final(error: Exception) -> bool:
     """True when repeating the call cannot help (a client error the server will repeat)."""
     return isinstance(error, APIStatusError) and error.status_code in _FINAL_STATUSES
-
-
-def check_poll_args(timeout: object, interval: object) -> tuple[float, float]:
-    """``timeout`` > 0 and ``interval`` >= 0 as floats; else ValueError."""
-    for field, value, minimum in (("timeout", timeout, 0.0), ("interval", interval, 0.0)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise ValueError(f"{field}: must be a number >= {minimum:g}, got {value!r}")
-    assert isinstance(timeout, int | float) and isinstance(interval, int | float)
-    return float(timeout), float(interval)

@@ -225,3 +225,23 @@ def test_client_repr_and_logger_name() -> None:
     client = EvoSpikeNetAPIClient(base_url="http://127.0.0.1:1", api_key="sk-hidden")
     assert "sk-hidden" not in repr(client) and "api_key=set" in repr(client)
     assert logging.getLogger("evospikenet.sdk").parent is logging.getLogger("evospikenet")
+
+
+def test_poll_plan_long_polls_until_the_deadline_and_pauses_only_for_early_answers() -> None:
+    from evospikenet.sdk._polling import PollPlan
+
+    now = [100.0]
+    plan = PollPlan(timeout=70, interval=5, max_wait=30, clock=lambda: now[0])
+    assert plan.next_wait() == 30  # bounded by the server's limit
+    started = now[0]
+    now[0] += 30  # the server held the request the whole wait
+    assert plan.pause_after(started, 30) == 0.0
+    now[0] += 30
+    assert plan.next_wait() == 10  # bounded by the deadline
+    started = now[0]
+    now[0] += 0.01  # answered at once: a server that cannot long-poll
+    assert plan.pause_after(started, 10) == 5
+    now[0] = 170.5
+    assert plan.next_wait() is None and plan.pause_after(started, 10) is None
+    eager = PollPlan(timeout=1, interval=0, max_wait=0, clock=lambda: 0.0)
+    assert eager.next_wait() == 0 and eager.pause_after(0.0, 0) == 0.05  # never a busy loop
