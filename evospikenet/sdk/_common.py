@@ -8,13 +8,14 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from evospikenet_api_client import Client
 
 from . import _operations as ops
 from ._config import ClientConfig, Timeout
 from ._errors import APIStatusError, EvoSpikeNetAPIError
-from ._logging import configure_from_env
+from ._logging import configure_from_env, logger
 from ._stats import RequestStats
 from ._types import ClientStats, FailedGeneration, ServerInfo
 
@@ -50,6 +51,7 @@ class ClientCore:
             progress=progress,
             verify=verify,
         )
+        warn_if_key_in_clear(self.config)
         self.stats = RequestStats()
         self.server_info: ServerInfo | None = None
         self.generated = Client(base_url=self.config.base_url)
@@ -112,6 +114,21 @@ class ClientCore:
     def snapshot_stats(self) -> ClientStats:
         """The statistics as a :class:`ClientStats`."""
         return ClientStats(self.stats.snapshot())
+
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def warn_if_key_in_clear(config: ClientConfig) -> None:
+    """Warn (once per client) when the API key would travel unencrypted beyond this machine."""
+    parts = urlsplit(config.base_url)
+    host = (parts.hostname or "").lower()
+    if config.api_key and parts.scheme == "http" and host not in _LOCAL_HOSTS:
+        logger.warning(
+            "the API key is sent unencrypted to %s over http://; use https:// outside a "
+            "trusted network",
+            host,
+        )
 
 
 def check_prompt(prompt: object, max_chars: int) -> str:

@@ -245,3 +245,15 @@ def test_poll_plan_long_polls_until_the_deadline_and_pauses_only_for_early_answe
     assert plan.next_wait() is None and plan.pause_after(now[0] - 0.01, 10) is None
     eager = PollPlan(timeout=1, interval=0, max_wait=0, clock=lambda: 0.0)
     assert eager.next_wait() == 0 and eager.pause_after(0.0, 0) == 0.05  # never a busy loop
+
+
+def test_a_key_sent_in_clear_beyond_this_machine_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="evospikenet")
+    EvoSpikeNetAPIClient(base_url="http://127.0.0.1:8000", api_key="k")
+    EvoSpikeNetAPIClient(base_url="https://api.example:8000", api_key="k")
+    EvoSpikeNetAPIClient(base_url="http://api:8000")  # no key: nothing to leak
+    assert "unencrypted" not in caplog.text
+    EvoSpikeNetAPIClient(base_url="http://api:8000", api_key="sk-clear")
+    assert "unencrypted to api" in caplog.text and "sk-clear" not in caplog.text
