@@ -38,7 +38,7 @@ from ._common import (
     prompt_fields,
 )
 from ._config import DEFAULT_MAX_RETRIES, Timeout
-from ._errors import APIStatusError, EvoSpikeNetAPIError
+from ._errors import APIStatusError, EvoSpikeNetAPIError, NotFoundError
 from ._logging import logger
 from ._polling import PollPlan, check_poll_args, report
 from ._progress import Progress, open_progress
@@ -284,13 +284,20 @@ class EvoSpikeNetAPIClient:
         timeout = self._core.config.timeout.with_read(read + wait if read is not None else None)
         return self._call(ops.prompt_result(prompt_id, wait, timeout))
 
-    def _ensure_server_info(self) -> None:
+    def _long_poll_limit(self) -> float:
+        """Seconds one result request may wait (the server's ``max_wait_seconds``, learnt once).
+
+        0 against a server without ``/api/info`` (the original), which is then polled plainly.
+        """
         if self._core.server_info is None:
             try:
                 self.get_server_info()
-            except APIStatusError as exc:
-                logger.debug("no server info (%s); polling without long-poll", exc)
+            except NotFoundError:
                 self._core.server_info = ServerInfo({})
+            except APIStatusError as exc:
+                logger.debug("no server info (%s); this poll runs without long-poll", exc)
+                return 0.0
+        return self._core.max_wait()
 
     def poll_for_result(
         self, prompt_id: str, timeout: float = 120, interval: float = 5
@@ -304,8 +311,7 @@ class EvoSpikeNetAPIClient:
         """
         ops.check_id("prompt_id", prompt_id)
         limit, pause = check_poll_args(timeout, interval)
-        self._ensure_server_info()
-        plan = PollPlan(limit, pause, self._core.max_wait())
+        plan = PollPlan(limit, pause, self._long_poll_limit())
         while (wait := plan.next_wait()) is not None:
             started = time.monotonic()
             result = self.get_simulation_result(prompt_id, wait=wait)
