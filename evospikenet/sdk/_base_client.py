@@ -301,12 +301,14 @@ class SyncEngine(_EngineBase):
         timeout: Timeout | None = None,
         rewind: Callable[[], None] | None = None,
         max_retries: int | None = None,
+        generated: bool = False,
     ) -> Outcome:
         """Run ``attempt`` until it succeeds, retrying what the policy allows; raise SDK errors.
 
         ``timeout`` is applied to requests made through the generated client; ``rewind`` is
         called before every retry (to rewind a file body); ``max_retries`` overrides the
-        client's for this call.
+        client's for this call. ``generated`` marks an attempt that calls a generated API
+        function: its parser's errors on an answer become the outcome's ``parse_error``.
         """
         retry_index = 0
         while True:
@@ -320,7 +322,7 @@ class SyncEngine(_EngineBase):
             except httpx.HTTPError as exc:
                 error = self._failed_attempt(method, url, exc, started, retry_index, timeout)
             except _PARSE_ERRORS as exc:
-                if state.response is None:
+                if not generated or state.response is None:
                     raise
                 outcome = Outcome(state.response, exc)
                 error = self._finish(method, url, outcome, started, retry_index)
@@ -366,6 +368,7 @@ class AsyncEngine(_EngineBase):
         timeout: Timeout | None = None,
         rewind: Callable[[], None] | None = None,
         max_retries: int | None = None,
+        generated: bool = False,
     ) -> Outcome:
         """The async form of :meth:`SyncEngine.execute`."""
         retry_index = 0
@@ -380,7 +383,7 @@ class AsyncEngine(_EngineBase):
             except httpx.HTTPError as exc:
                 error = self._failed_attempt(method, url, exc, started, retry_index, timeout)
             except _PARSE_ERRORS as exc:
-                if state.response is None:
+                if not generated or state.response is None:
                     raise
                 outcome = Outcome(state.response, exc)
                 error = self._finish(method, url, outcome, started, retry_index)

@@ -139,6 +139,7 @@ class EvoSpikeNetAPIClient:
             idempotency_key=op.idempotency_key,
             timeout=op.timeout,
             max_retries=max_retries,
+            generated=True,
         )
         data = parse_json_body(op.method, op.url, outcome)
         try:
