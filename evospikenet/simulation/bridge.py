@@ -27,7 +27,12 @@ from typing import Any, Protocol
 from evospikenet.simulation import topics
 from evospikenet.simulation.messages import Codec, MessageError, b64encode
 from evospikenet.simulation.peers import OFFLINE_SECONDS, PeerTable
-from evospikenet.simulation.transport import DEFAULT_ENDPOINT, check_endpoint, open_listening
+from evospikenet.simulation.transport import (
+    DEFAULT_ENDPOINT,
+    check_endpoint,
+    open_listening,
+    put_reliable,
+)
 
 log = logging.getLogger("evospikenet.simulation.bridge")
 
@@ -35,6 +40,7 @@ TICK_SECONDS = 0.05
 RESEND_SECONDS = 2.0
 MAX_SENDS = 5
 PROMPT_TIMEOUT_SECONDS = 900.0
+LOST_GRACE_SECONDS = 3.0
 NODE_TYPE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -90,6 +96,7 @@ class InFlight:
     last_sent: float
     sends: int = 1
     acked: bool = False
+    missing_since: float | None = None
 
 
 def _is_loopback_endpoint(endpoint: str) -> bool:
@@ -212,6 +219,8 @@ class SimulationBridge:
                 self._give_back(peer.node_id, "its coordinator restarted while working on it")
         if peer.state == "offline":
             self._forget_coordinator(peer.node_id)
+        elif peer.role == "coordinator" and isinstance(message.get("prompts"), list):
+            self._requeue_lost(peer.node_id, set(map(str, message["prompts"])))
         rate = message.get("spike_rate")
         done = message.get("prompts_done")
         host = message.get("host")
@@ -259,6 +268,23 @@ class SimulationBridge:
             del self._in_flight[prompt_id]
             self.queue.requeue(prompt_id, reason)
 
+    def _requeue_lost(self, node_id: str, holding: set[str]) -> None:
+        """Requeue acknowledged prompts the coordinator has not held for ``LOST_GRACE_SECONDS``
+        of heartbeats while their result never arrived (a result in flight arrives within
+        milliseconds; heartbeats and results may overtake each other)."""
+        now = time.monotonic()
+        for entry in list(self._in_flight.values()):
+            if entry.coordinator != node_id or not entry.acked:
+                continue
+            if entry.prompt_id in holding:
+                entry.missing_since = None
+            elif entry.missing_since is None:
+                entry.missing_since = now
+            elif now - entry.missing_since > LOST_GRACE_SECONDS:
+                del self._in_flight[entry.prompt_id]
+                log.warning("prompt %s: its result from %s was lost", entry.prompt_id, node_id)
+                self.queue.requeue(entry.prompt_id, "its result was lost on the way")
+
     def _forget_coordinator(self, node_id: str) -> None:
         """Stop tracking prompts of a coordinator that went away (the janitor requeues them)."""
         for prompt_id in [p for p, e in self._in_flight.items() if e.coordinator == node_id]:
@@ -287,7 +313,7 @@ class SimulationBridge:
                     continue
                 entry.sends += 1
                 entry.last_sent = now
-                self._session.put(topics.PROMPT, entry.payload)
+                put_reliable(self._session, topics.PROMPT, entry.payload)
 
     def _dispatch(self) -> None:
         for peer in self.peers.online("coordinator"):
@@ -324,7 +350,7 @@ class SimulationBridge:
         self._in_flight[claimed.prompt_id] = InFlight(
             claimed.prompt_id, claimed.attempts, coordinator, payload, now, now
         )
-        self._session.put(topics.PROMPT, payload)
+        put_reliable(self._session, topics.PROMPT, payload)
         log.info(
             "prompt %s (attempt %d) sent to %s", claimed.prompt_id, claimed.attempts, coordinator
         )

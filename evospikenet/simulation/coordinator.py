@@ -96,9 +96,14 @@ class Coordinator(NodeBase):
 
     def status_extra(self) -> dict[str, Any]:
         with self._lock:
-            in_flight = len(self._jobs)
+            prompts = sorted(self._jobs)
         roles = sorted({p.role for p in self.peers.online() if p.state in ("idle", "busy")})
-        return {"capacity": self.capacity, "in_flight": in_flight, "roles_online": roles}
+        return {
+            "capacity": self.capacity,
+            "in_flight": len(prompts),
+            "prompts": prompts,
+            "roles_online": roles,
+        }
 
     def _decode(self, sample: Any, what: str) -> dict[str, Any] | None:
         try:
@@ -132,17 +137,16 @@ class Coordinator(NodeBase):
         except MessageError as exc:
             self.log.warning("dropped a prompt: %s", exc)
             return
-        self.publish(
-            topics.ACK,
-            {"prompt_id": prompt_id, "attempt": attempt, "node_id": self.identity.node_id},
-        )
+        ack = {"prompt_id": prompt_id, "attempt": attempt, "node_id": self.identity.node_id}
         with self._lock:
             current = self._jobs.get(prompt_id)
             if current is not None and current.attempt >= attempt:
+                self.publish(topics.ACK, ack)
                 return  # a re-sent copy of a prompt already being worked on
             try:
                 payloads = role_payloads(prompt)
             except MessageError as exc:
+                self.publish(topics.ACK, ack)
                 self._finish(prompt_id, attempt, error=str(exc))
                 return
             job = Job(
@@ -151,6 +155,8 @@ class Coordinator(NodeBase):
                 {role: RoleTask(role, payload) for role, payload in payloads.items()},
             )
             self._jobs[prompt_id] = job
+            # acknowledged only once the job exists, so every later heartbeat lists it
+            self.publish(topics.ACK, ack)
             self.log.info(
                 "prompt %s attempt %d: needs %s", prompt_id, attempt, ", ".join(job.tasks)
             )
@@ -229,13 +235,11 @@ class Coordinator(NodeBase):
         error: str | None = None,
         retry: str | None = None,
     ) -> None:
-        """Publish the outcome of an attempt and forget the job."""
-        with self._lock:
-            job = self._jobs.pop(prompt_id, None)
-            if job is not None:
-                for task in job.tasks.values():
-                    self._tasks.pop(task.task_id, None)
-            idle = not self._jobs
+        """Publish the outcome of an attempt and forget the job.
+
+        Done under the lock, so no heartbeat that omits the prompt can leave before its result
+        (the bridge takes an acknowledged prompt missing from a heartbeat as a lost result).
+        """
         message: dict[str, Any] = {
             "prompt_id": prompt_id,
             "attempt": attempt,
@@ -251,9 +255,20 @@ class Coordinator(NodeBase):
         else:
             message["error"] = error
             self.log.warning("prompt %s failed: %s", prompt_id, error)
-        self.publish(topics.RESULT, message)
-        if idle:
-            self.set_state("idle")
+        with self._lock:
+            job = self._jobs.pop(prompt_id, None)
+            if job is not None:
+                for task in job.tasks.values():
+                    self._tasks.pop(task.task_id, None)
+            self.publish(topics.RESULT, message)
+            if not self._jobs:
+                self.set_state("idle")
+
+    def send_heartbeat(self, state: str | None = None) -> None:
+        """Build and send the heartbeat under the jobs lock, so the prompts it lists and the
+        results and acknowledgements already sent are consistent on the wire."""
+        with self._lock:
+            super().send_heartbeat(state)
 
     def _check_jobs(self) -> None:
         """Give back attempts whose node died or restarted, or that waited too long."""

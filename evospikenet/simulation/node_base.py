@@ -14,7 +14,7 @@ from typing import Any
 from evospikenet.simulation import topics
 from evospikenet.simulation.messages import Codec
 from evospikenet.simulation.peers import HEARTBEAT_SECONDS
-from evospikenet.simulation.transport import open_connected
+from evospikenet.simulation.transport import open_connected, put_reliable
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ class NodeBase:
             self.send_heartbeat()
 
     def publish(self, key: str, message: dict[str, Any]) -> None:
-        """Publish ``message`` on ``key``."""
-        self.session.put(key, self.codec.encode(message))
+        """Publish ``message`` on ``key`` (never dropped under congestion)."""
+        put_reliable(self.session, key, self.codec.encode(message))
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         while not stop.wait(HEARTBEAT_SECONDS):

@@ -75,3 +75,11 @@ def open_connected(endpoint: str, stop: threading.Event, retry_every: float = 1.
         log.info("connected to the simulation bridge at %s", endpoint)
         return session
     return None
+
+
+def put_reliable(session: Any, key: str, payload: bytes) -> None:
+    """Publish ``payload`` on ``key``, waiting for room instead of dropping it when Zenoh's
+    send queue is full (Zenoh's default for ``put`` is to drop; large media made that real)."""
+    import zenoh
+
+    session.put(key, payload, congestion_control=zenoh.CongestionControl.BLOCK)

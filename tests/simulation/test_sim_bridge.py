@@ -3,6 +3,7 @@ Zenoh on 127.0.0.1: routing, composition, failures, node death and late joiners.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -227,6 +228,57 @@ def test_bridge_protocol_with_a_key_resends_and_refuses_forgeries(tmp_path: Path
         assert done["response"] == "the real answer" and done["attempts"] == 2
         status = {n["id"]: n for n in service.nodes.list()}["coord-x"]
         assert status["type"] == "coordinator" and status["status"] == "idle"
+    finally:
+        session.close()
+        bridge.stop()
+        service.queue.database.dispose()
+
+
+def test_large_image_near_the_server_limit_crosses_zenoh(brain: Brain) -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2300, 2300), (30, 30, 200)).save(buffer, format="BMP")  # ~15.9 MB
+    assert 15_000_000 < len(buffer.getvalue()) < 16 * 1024 * 1024
+    result = brain.result(brain.submit(image=buffer.getvalue()), timeout=90)
+    assert result["state"] == "completed", result
+    assert "Vision: 2300x2300 BMP; dominant colour blue" in result["response"]
+
+
+def test_bridge_requeues_a_prompt_whose_result_was_lost(tmp_path: Path) -> None:
+    """The test plays a coordinator that acknowledges a prompt, then drops it silently."""
+    codec = Codec()
+    service = _service(tmp_path, attempts=3)
+    endpoint = loopback_endpoint()
+    bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint)
+    bridge.start()
+    session = open_connected(endpoint, threading.Event())
+    assert session is not None
+    try:
+        prompts: list[dict[str, Any]] = []
+        session.declare_subscriber(
+            topics.PROMPT, lambda s: prompts.append(codec.decode(s.payload.to_bytes()))
+        )
+        prompt_id = service.queue.submit(
+            text="hello", image=None, audio=None, priority=5, session_id=None
+        )["prompt_id"]
+        beat = {"node_id": "coord-y", "type": "coordinator", "rank": 0, "status": "idle",
+                "incarnation": "i1", "capacity": 1, "prompts": []}  # fmt: skip
+        session.put(topics.heartbeat("coord-y"), codec.encode(beat))
+        wait_until(lambda: prompts, 5)
+        ack = {"prompt_id": prompt_id, "attempt": 1, "node_id": "coord-y"}
+        session.put(topics.ACK, codec.encode(ack))
+        busy = {**beat, "status": "busy", "prompts": [prompt_id]}
+        for _ in range(3):  # holding it: nothing happens
+            session.put(topics.heartbeat("coord-y"), codec.encode(busy))
+            time.sleep(0.5)
+        assert len(prompts) == 1 and service.queue.get(prompt_id)["state"] == "running"
+        started = time.monotonic()
+        while len(prompts) < 2 and time.monotonic() - started < 10:  # dropped it, no result
+            session.put(topics.heartbeat("coord-y"), codec.encode(beat))
+            time.sleep(0.5)
+        assert len(prompts) == 2 and prompts[1]["attempt"] == 2
+        assert 3.0 <= time.monotonic() - started <= 6.0
     finally:
         session.close()
         bridge.stop()
