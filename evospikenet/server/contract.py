@@ -113,21 +113,13 @@ class Contract:
         if errors:
             raise _validation(errors)
 
-    def parameters(
-        self, operation_id: str, request: Request, *, patterns: dict[str, str] | None = None
-    ) -> dict[str, Any]:
-        """The operation's path, query and header parameters, converted, checked, defaulted.
-
-        ``patterns`` widens a parameter's ``pattern`` (e.g. ``Range``: RFC 9110 allows several
-        ranges, which the server answers by ignoring the header); bounds still apply.
-        """
+    def parameters(self, operation_id: str, request: Request) -> dict[str, Any]:
+        """The operation's path, query and header parameters, converted, checked, defaulted."""
         values: dict[str, Any] = {}
         errors: list[dict[str, str]] = []
         for param in self._operations[operation_id]["parameters"]:
             name, where = param["name"], param["in"]
             schema = self._deref(param.get("schema", {}))
-            if patterns and name in patterns:
-                schema = {**schema, "pattern": patterns[name]}
             if where == "query":
                 raw = request.query_params.getlist(name)
                 text = raw[-1] if raw else None

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from st_support import unique_idempotency_keys
+from st_support import prepare
 
 
 @schemathesis.hook
 def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
-    """See ``st_support.unique_idempotency_keys``."""
-    unique_idempotency_keys(ctx, case, **kwargs)
+    """See ``st_support``."""
+    prepare(ctx, case, **kwargs)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from model_fixtures import upload_model, write_tiny_model
-from st_support import unique_idempotency_keys
+from st_support import prepare
 
 from evospikenet.server.app import create_app
 from evospikenet.server.settings import Settings
@@ -96,7 +96,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @HYPOTHESIS
 def test_operations(case):
-    unique_idempotency_keys(None, case)
+    prepare(None, case)
     case.call_and_validate(headers=HEADERS)
 
 
@@ -111,7 +111,7 @@ def test_stateful_links(seeded):
             return {"headers": HEADERS}
 
         def call(self, case, **kwargs):
-            unique_idempotency_keys(None, case)
+            prepare(None, case)
             return super().call(case, **kwargs)
 
     run_state_machine_as_test(
