@@ -23,6 +23,7 @@ from evospikenet.simulation.node_base import NodeBase, NodeIdentity
 from evospikenet.simulation.peers import Peer, PeerTable
 
 MONITOR_SECONDS = 0.2
+LOST_GRACE_SECONDS = 3.0
 
 
 @dataclass
@@ -36,6 +37,7 @@ class RoleTask:
     incarnation: str | None = None
     waiting_since: float = field(default_factory=time.monotonic)
     sent_at: float = 0.0
+    missing_since: float | None = None
 
 
 @dataclass
@@ -296,10 +298,26 @@ class Coordinator(NodeBase):
             return f"the {task.role} node {task.node_id} went offline while working on it"
         if peer.incarnation != task.incarnation:
             return f"the {task.role} node {task.node_id} restarted while working on it"
+        if self._lost(task, peer, now):
+            return f"the {task.role} node {task.node_id} lost the task or its answer"
         if now - task.sent_at > self.task_timeout_seconds:
             limit = self.task_timeout_seconds
             return f"the {task.role} node {task.node_id} gave no answer within {limit:.0f} s"
         return None
+
+    @staticmethod
+    def _lost(task: RoleTask, peer: Peer, now: float) -> bool:
+        """True when the node's heartbeats, sent after the task, have not listed it for
+        ``LOST_GRACE_SECONDS`` while no reply came (a lost task or a lost reply)."""
+        held = peer.report.get("tasks")
+        if not isinstance(held, list) or peer.last_seen - task.sent_at < 0.5:
+            return False
+        if task.task_id in held:
+            task.missing_since = None
+            return False
+        if task.missing_since is None:
+            task.missing_since = now
+        return now - task.missing_since > LOST_GRACE_SECONDS
 
     def serve(self, stop: threading.Event) -> None:
         while not stop.wait(MONITOR_SECONDS):

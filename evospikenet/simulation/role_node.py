@@ -49,6 +49,8 @@ class RoleNode(NodeBase):
         super().__init__(identity, endpoint, codec)
         self.worker = worker
         self._tasks: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._held: set[str] = set()  # task ids received and not answered yet
+        self._held_lock = threading.Lock()
 
     def declare(self, session: Any) -> None:
         key = topics.task(self.identity.role, self.identity.node_id)
@@ -61,13 +63,17 @@ class RoleNode(NodeBase):
         except MessageError as exc:
             self.log.warning("dropped a task message: %s", exc)
             return
+        with self._held_lock:
+            self._held.add(task["task_id"])
         self._tasks.put(task)
 
     def prepare(self, stop: threading.Event) -> None:
         self.worker.prepare(stop)
 
     def status_extra(self) -> dict[str, Any]:
-        return {"queued_tasks": self._tasks.qsize(), **self.worker.status()}
+        with self._held_lock:
+            held = sorted(self._held)
+        return {"queued_tasks": self._tasks.qsize(), "tasks": held, **self.worker.status()}
 
     def _next_batch(self, stop: threading.Event) -> list[dict[str, Any]]:
         while not stop.is_set():
@@ -122,3 +128,5 @@ class RoleNode(NodeBase):
             **outcome,
         }
         self.publish(topics.REPLY, reply)
+        with self._held_lock:
+            self._held.discard(task["task_id"])

@@ -283,3 +283,53 @@ def test_bridge_requeues_a_prompt_whose_result_was_lost(tmp_path: Path) -> None:
         session.close()
         bridge.stop()
         service.queue.database.dispose()
+
+
+def test_coordinator_gives_back_a_task_its_node_lost(tmp_path: Path) -> None:
+    """A real coordinator; the test plays a vision node that takes tasks and forgets them."""
+    codec = Codec()
+    service = _service(tmp_path, attempts=2)
+    endpoint = loopback_endpoint()
+    bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint)
+    bridge.start()
+    coordinator = NodeProcess("coordinator", 0, endpoint, tmp_path / "logs")
+    session = open_connected(endpoint, threading.Event())
+    assert session is not None
+    try:
+        tasks: list[dict[str, Any]] = []
+        session.declare_subscriber(
+            topics.task("vision", "forgetful-vision"),
+            lambda s: tasks.append(codec.decode(s.payload.to_bytes())),
+        )
+        beat = {"node_id": "forgetful-vision", "type": "vision", "rank": 9, "status": "idle",
+                "incarnation": "v1", "tasks": []}  # fmt: skip
+        stop = threading.Event()
+
+        def heartbeats() -> None:
+            while not stop.is_set():
+                session.put(topics.heartbeat("forgetful-vision"), codec.encode(beat))
+                stop.wait(0.5)
+
+        beating = threading.Thread(target=heartbeats, daemon=True)
+        beating.start()
+        wait_until(lambda: coordinator.log_file.exists() and "joined" in coordinator.output(), 30)
+        prompt_id = service.queue.submit(
+            text=None, image=solid_image((5, 5, 5)), audio=None, priority=5, session_id=None
+        )["prompt_id"]
+
+        def final() -> dict[str, Any] | None:
+            found = service.queue.get(prompt_id)
+            return found if found and found["state"] in TERMINAL else None
+
+        result = wait_until(final, 30)
+        stop.set()
+        assert result["state"] == "failed" and result["attempts"] == 2, result
+        assert result["error"] == (
+            "gave up after 2 attempts: the vision node forgetful-vision lost the task or its answer"
+        )
+        assert len(tasks) == 2 and tasks[0]["prompt_id"] == prompt_id
+    finally:
+        coordinator.stop()
+        session.close()
+        bridge.stop()
+        service.queue.database.dispose()
