@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MakeServer
+from live_server import MakeServer
 from sim_cluster import loopback_endpoint, wait_until
 from sim_media import solid_image
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TEST_KEY, LiveServer
+from live_server import TEST_KEY, LiveServer
 from sim_cluster import NodeProcess, loopback_endpoint, wait_until
 from sim_media import solid_image, tone_wav
 from sim_model import make_tiny_model
