@@ -23,7 +23,7 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 KEY = "schemathesis-key"
 HEADERS = {"X-API-Key": KEY}
 HYPOTHESIS = settings(
-    max_examples=40,
+    max_examples=25,
     derandomize=True,
     database=None,
     deadline=None,
@@ -117,7 +117,7 @@ def test_stateful_links(seeded):
     run_state_machine_as_test(
         Workflow,
         settings=settings(
-            max_examples=25,
+            max_examples=15,
             stateful_step_count=6,
             derandomize=True,
             database=None,
