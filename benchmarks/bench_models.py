@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         "--seconds", type=float, default=75.0, help="training budget per model, in CPU seconds"
     )
     parser.add_argument("--time-steps", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="training threads (1: CPU time is all real work)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
