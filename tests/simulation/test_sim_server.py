@@ -215,6 +215,11 @@ def test_fifty_prompts_from_five_clients_each_get_their_own(
 
 def test_status_reports_every_node(cluster: Cluster) -> None:
     cluster.ensure_nodes()
+    done = cluster.result(
+        cluster.submit(prompt="status", image=b64(solid_image((9, 9, 9))), audio=b64(tone_wav(300)))
+    )
+    assert done["state"] == "completed", done
+    time.sleep(2.5)  # one heartbeat period, so prompts_done and spike rates are reported
     status = cluster.status()
     nodes = {n["id"]: n for n in status["nodes"]}
     assert status["active_nodes"] >= 4
