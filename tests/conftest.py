@@ -8,10 +8,11 @@ database on that PostgreSQL server instead of its SQLite file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 
 import pytest
-from live_server import TEST_KEY, LiveServer, MakeServer
+from live_server import TEST_KEY, LiveServer, MakeServer, _fresh_postgres_database
 
 
 @pytest.fixture
@@ -38,3 +39,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.start()
     yield live
     live.close()
+
+
+@pytest.fixture(scope="session")
+def database_urls() -> Iterator[Callable[[], str | None]]:
+    """Factory for in-process apps: ``None`` (SQLite in the data folder) or, when
+    ``EVOSPIKENET_TEST_DATABASE_URL`` is set, the URL of a fresh PostgreSQL database (dropped
+    at the end of the session)."""
+    drops: list[Callable[[], None]] = []
+
+    def factory() -> str | None:
+        base = os.environ.get("EVOSPIKENET_TEST_DATABASE_URL")
+        if not base:
+            return None
+        url, drop = _fresh_postgres_database(base)
+        drops.append(drop)
+        return url
+
+    yield factory
+    for drop in drops:
+        drop()

@@ -17,9 +17,10 @@ KEY = {"X-API-Key": "k"}
 
 
 @pytest.fixture
-def app_client(tmp_path):
+def app_client(tmp_path, database_urls):
     settings = Settings(
         data_dir=tmp_path,
+        database_url=database_urls(),
         api_keys=("k",),
         load_models=False,
         access_log=False,

@@ -75,7 +75,7 @@ def test_node_keys_only_report_status(make_server):
     assert r.status_code == 403 and r.json()["code"] == "AUTH_003"
 
 
-def test_internal_error_is_problem_500_without_traceback(tmp_path, monkeypatch):
+def test_internal_error_is_problem_500_without_traceback(tmp_path, monkeypatch, database_urls):
     # A database fault cannot be caused on demand for one request; patch the catalog to fail.
     from evospikenet.server import catalog
 
@@ -84,7 +84,13 @@ def test_internal_error_is_problem_500_without_traceback(tmp_path, monkeypatch):
 
     monkeypatch.setattr(catalog.Catalog, "get_session", broken)
     app = create_app(
-        Settings(data_dir=tmp_path, load_models=False, api_keys=("k",), access_log=False)
+        Settings(
+            data_dir=tmp_path,
+            load_models=False,
+            api_keys=("k",),
+            access_log=False,
+            database_url=database_urls(),
+        )
     )
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.get("/api/sessions/ses_x", headers={"X-API-Key": "k"})

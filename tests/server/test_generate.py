@@ -134,7 +134,7 @@ def test_no_model_is_503_with_how_to_provide_one(make_server):
     assert r.status_code == 422
 
 
-def test_compatible_concurrent_requests_share_a_batch(tmp_path, tiny):
+def test_compatible_concurrent_requests_share_a_batch(tmp_path, tiny, database_urls):
     import asyncio
 
     from fastapi.testclient import TestClient
@@ -142,7 +142,13 @@ def test_compatible_concurrent_requests_share_a_batch(tmp_path, tiny):
     from evospikenet.server.app import create_app
     from evospikenet.server.settings import Settings
 
-    app = create_app(Settings(data_dir=tmp_path / "data", api_keys=("k",), access_log=False))
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        api_keys=("k",),
+        access_log=False,
+        database_url=database_urls(),
+    )
+    app = create_app(settings)
     with TestClient(app, headers={"X-API-Key": "k"}) as client:
         upload_model(client, tiny["good"])
         manager = app.state.server.models

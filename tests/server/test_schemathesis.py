@@ -31,9 +31,10 @@ HYPOTHESIS = settings(
 )
 
 
-def _settings(data_dir: Path) -> Settings:
+def _settings(data_dir: Path, database_url: str | None) -> Settings:
     return Settings(
         data_dir=data_dir,
+        database_url=database_url,
         api_keys=(KEY,),
         access_log=False,
         max_wait_seconds=0.2,
@@ -42,11 +43,12 @@ def _settings(data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory):
+def seeded(tmp_path_factory: pytest.TempPathFactory, database_urls):
     """A started app over a seeded data folder, and the real ids in it."""
     data_dir = tmp_path_factory.mktemp("schemathesis") / "data"
     model = write_tiny_model(tmp_path_factory.mktemp("tiny-model"))
-    seed_app = create_app(_settings(data_dir))
+    database_url = database_urls()
+    seed_app = create_app(_settings(data_dir, database_url))
     with TestClient(seed_app, headers=HEADERS) as client:
         upload_model(client, model)
         session_id = client.post("/api/sessions", json={"description": "seed"}).json()["session_id"]
@@ -58,7 +60,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory):
         prompt_id = client.post("/api/distributed_brain/prompt", json={"prompt": "seed"}).json()[
             "prompt_id"
         ]
-    app = create_app(_settings(data_dir))
+    app = create_app(_settings(data_dir, database_url))
     ids = {"session_id": session_id, "artifact_id": artifact_id, "prompt_id": prompt_id}
     return app, ids
 
