@@ -37,25 +37,30 @@ def arctan_surrogate(x: Tensor, alpha: float) -> Tensor:
     return (alpha / 2) / (1 + (math.pi / 2 * alpha * x) ** 2)
 
 
+def _membrane_through_time(x: Tensor, decay: float, threshold: float) -> Tensor:
+    """Pre-reset membrane ``h_t = decay * v_{t-1} + x_t`` for every step; ``v_t`` is ``h_t``
+    reset to 0 where it reached ``threshold``. Three small ops per step."""
+    h_all = torch.empty_like(x)
+    h_all[0] = x[0]
+    for t in range(1, x.shape[0]):
+        prev = h_all[t - 1]
+        v = prev.masked_fill(prev >= threshold, 0.0)
+        torch.add(x[t], v, alpha=decay, out=h_all[t])
+    return h_all
+
+
 class _LIFThroughTime(torch.autograd.Function):
     """LIF forward over all time steps and its exact backward through time (reset detached).
 
     Dynamics per step: ``h_t = decay * v_{t-1} + x_t``; ``s_t = H(h_t - threshold)``;
-    ``v_t = h_t * (1 - s_t)``. ``x`` is the input already scaled by ``1 / tau``.
+    ``v_t = h_t * (1 - s_t)``. ``x`` is the input already scaled by ``1 / tau``. Backward:
+    ``dh_t = ds_t * surrogate(h_t - threshold) + dh_{t+1} * decay * (1 - s_t)``, ``dx_t = dh_t``.
     """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, decay: float, threshold: float, alpha: float) -> Tensor:
-        steps = x.shape[0]
-        h_all = torch.empty_like(x)
-        spikes = torch.empty_like(x)
-        v = torch.zeros_like(x[0])
-        for t in range(steps):
-            h = torch.add(x[t], v, alpha=decay)
-            h_all[t] = h
-            fired = h >= threshold
-            spikes[t] = fired
-            v = h.masked_fill(fired, 0.0)
+        h_all = _membrane_through_time(x, decay, threshold)
+        spikes = (h_all >= threshold).to(x.dtype)
         ctx.save_for_backward(h_all, spikes)
         ctx.decay, ctx.threshold, ctx.alpha = decay, threshold, alpha
         return spikes
@@ -63,27 +68,19 @@ class _LIFThroughTime(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_spikes: Tensor) -> tuple[Tensor, None, None, None]:
         h_all, spikes = ctx.saved_tensors
-        surrogate = arctan_surrogate(h_all - ctx.threshold, ctx.alpha)
-        keep = 1.0 - spikes
-        grad_x = torch.empty_like(grad_spikes)
-        grad_v = torch.zeros_like(grad_spikes[0])
-        for t in range(grad_spikes.shape[0] - 1, -1, -1):
-            grad_h = grad_spikes[t] * surrogate[t] + grad_v * keep[t]
-            grad_x[t] = grad_h
-            grad_v = grad_h * ctx.decay
+        alpha = ctx.alpha
+        # arctan surrogate alpha/2 / (1 + (pi/2 * alpha * z)^2), computed in place
+        denominator = (h_all - ctx.threshold).square_().mul_((math.pi / 2 * alpha) ** 2).add_(1.0)
+        grad_x = torch.div(grad_spikes, denominator).mul_(alpha / 2)
+        keep = torch.rsub(spikes, 1.0)
+        for t in range(grad_x.shape[0] - 2, -1, -1):
+            grad_x[t].addcmul_(grad_x[t + 1], keep[t], value=ctx.decay)
         return grad_x, None, None, None
 
 
 def lif_inference(x: Tensor, decay: float, threshold: float) -> Tensor:
     """The LIF forward pass without autograd bookkeeping (for generation)."""
-    spikes = torch.empty_like(x)
-    v = torch.zeros_like(x[0])
-    for t in range(x.shape[0]):
-        h = torch.add(x[t], v, alpha=decay)
-        fired = h >= threshold
-        spikes[t] = fired
-        v = h.masked_fill(fired, 0.0)
-    return spikes
+    return (_membrane_through_time(x, decay, threshold) >= threshold).to(x.dtype)
 
 
 class LIF(nn.Module):
