@@ -16,6 +16,8 @@ import argparse
 import io
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import statistics
@@ -153,21 +155,35 @@ class Bench:
         return fields
 
 
-def one_prompt(client: EvoSpikeNetAPIClient, fields: dict[str, Any]) -> tuple[float, str]:
-    """Submit, long-poll until terminal; seconds taken and the final state."""
-    started = time.perf_counter()
-    prompt_id = client.submit_prompt(**fields)["prompt_id"]
+GENERATED = re.compile(r"-> (\d+) generated")
+
+
+def generated_tokens(response: Any) -> int | None:
+    """The language node's generated-token count quoted in a response, if any."""
+    found = GENERATED.search(response) if isinstance(response, str) else None
+    return int(found.group(1)) if found else None
+
+
+def wait_result(client: EvoSpikeNetAPIClient, prompt_id: str) -> dict[str, Any]:
     while True:
         result = client.get_simulation_result(prompt_id, wait=30)
         if result["state"] in ("completed", "failed"):
-            return time.perf_counter() - started, str(result["state"])
+            return dict(result)
 
 
-def summarize(latencies: list[float], states: list[str]) -> dict[str, Any]:
+def one_prompt(client: EvoSpikeNetAPIClient, fields: dict[str, Any]) -> tuple[float, str, Any]:
+    """Submit, long-poll until terminal; seconds taken, final state, response."""
+    started = time.perf_counter()
+    result = wait_result(client, client.submit_prompt(**fields)["prompt_id"])
+    return time.perf_counter() - started, str(result["state"]), result["response"]
+
+
+def summarize(latencies: list[float], states: list[str], tokens: list[int]) -> dict[str, Any]:
     return {
         "n": len(latencies),
         "completed": states.count("completed"),
         "failed": states.count("failed"),
+        "mean_generated_tokens": round(statistics.mean(tokens), 1) if tokens else None,
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "max_ms": round(max(latencies) * 1000, 1),
@@ -175,19 +191,24 @@ def summarize(latencies: list[float], states: list[str]) -> dict[str, Any]:
 
 
 def sequential(bench: Bench, kind: str, count: int) -> dict[str, Any]:
-    latencies, states = [], []
+    latencies: list[float] = []
+    states: list[str] = []
+    tokens: list[int] = []
     with bench.client() as client:
         one_prompt(client, bench.prompt_files(kind, 999))  # warm-up, not counted
         for index in range(count):
-            seconds, state = one_prompt(client, bench.prompt_files(kind, index))
+            seconds, state, response = one_prompt(client, bench.prompt_files(kind, index))
             latencies.append(seconds)
             states.append(state)
-    return summarize(latencies, states)
+            if (count_ := generated_tokens(response)) is not None:
+                tokens.append(count_)
+    return summarize(latencies, states, tokens)
 
 
 def concurrent(bench: Bench, clients: int, each: int, kind: str) -> dict[str, Any]:
     latencies: list[float] = []
     states: list[str] = []
+    tokens: list[int] = []
     lock = threading.Lock()
     barrier = threading.Barrier(clients)
 
@@ -199,13 +220,12 @@ def concurrent(bench: Bench, clients: int, each: int, kind: str) -> dict[str, An
             for fields in files:
                 submitted.append((time.perf_counter(), client.submit_prompt(**fields)["prompt_id"]))
             for started, prompt_id in submitted:
-                while True:
-                    result = client.get_simulation_result(prompt_id, wait=30)
-                    if result["state"] in ("completed", "failed"):
-                        break
+                result = wait_result(client, prompt_id)
                 with lock:
                     latencies.append(time.perf_counter() - started)
                     states.append(str(result["state"]))
+                    if (count_ := generated_tokens(result["response"])) is not None:
+                        tokens.append(count_)
 
     began = time.perf_counter()
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
@@ -214,7 +234,7 @@ def concurrent(bench: Bench, clients: int, each: int, kind: str) -> dict[str, An
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
-    summary = summarize(latencies, states)
+    summary = summarize(latencies, states, tokens)
     summary.update(wall_s=round(wall, 2), prompts_per_s=round(len(latencies) / wall, 2))
     return summary
 
@@ -243,6 +263,7 @@ def main() -> int:
     parser.add_argument("--concurrent-kind", default="text+image")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--keep-logs", type=Path, default=None, help="copy the node logs here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
         bench = Bench(Path(tmp), args.model_dir)
@@ -268,6 +289,8 @@ def main() -> int:
             report["load_avg_after"] = os.getloadavg()
         finally:
             bench.stop()
+            if args.keep_logs is not None:
+                shutil.copytree(bench.log_dir, args.keep_logs, dirs_exist_ok=True)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
