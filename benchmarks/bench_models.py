@@ -64,6 +64,55 @@ def generation_speed(
     return {"wall": round(tokens / wall, 1), "cpu": round(tokens / cpu, 1)}
 
 
+def neuron_speed() -> dict[str, Any]:
+    """LIF forward+backward, ms of CPU per call on a (4, 2048, 512) input: the fused autograd
+    node against the same dynamics composed of per-step torch ops; and a full training step."""
+    import torch
+
+    from evospikenet.models.neurons import LIF, _SpikeFn
+    from evospikenet.models.spiking_lm import SpikingEvoTextLM
+
+    def per_step(x: Any) -> Any:
+        v = torch.zeros_like(x[0])
+        out = []
+        for t in range(x.shape[0]):
+            v = v + (x[t] - v) / 2.0
+            s = _SpikeFn.apply(v - 0.5, 2.0)
+            v = v * (1 - s.detach())
+            out.append(s)
+        return torch.stack(out)
+
+    def timed(fn: Any, repeats: int = 5) -> float:
+        x = torch.randn(4, 2048, 512, requires_grad=True)
+        grad = torch.randn(4, 2048, 512)
+        fn(x).backward(grad)
+        started = time.process_time()
+        for _ in range(repeats):
+            fn(x).backward(grad)
+        return round((time.process_time() - started) / repeats * 1000, 1)
+
+    model = SpikingEvoTextLM(2048, 128, 4, 4, 4, context_length=128)
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
+    batch = torch.randint(0, 2048, (16, 129))
+
+    def train_step() -> None:
+        logits = model(batch[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 2048), batch[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    train_step()
+    started = time.process_time()
+    for _ in range(5):
+        train_step()
+    return {
+        "lif_fwd_bwd_ms_fused": timed(LIF(tau=2.0, threshold=0.5)),
+        "lif_fwd_bwd_ms_per_step_ops": timed(per_step),
+        "train_tokens_per_cpu_s": round(5 * 16 * 128 / (time.process_time() - started)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -74,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="training threads (1: CPU time is all real work)"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--neurons-only", action="store_true", help="only time the LIF layer and a training step"
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
@@ -88,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
+    if args.neurons_only:
+        print(json.dumps(neuron_speed(), indent=2))
+        return 0
     corpus = python_corpus()
     tokenizer = train_bpe_tokenizer(corpus.train, vocab_size=2048)
     vocab = tokenizer.get_vocab_size()
