@@ -67,6 +67,8 @@ class LanguageWorker:
                 try:
                     return source.fetch()
                 except ModelSourceError as exc:
+                    if exc.permanent:
+                        raise
                     if not warned:
                         log.warning("cannot get the model from the API yet (%s); retrying", exc)
                         warned = True

@@ -24,7 +24,12 @@ KINDS = ("config", "model", "tokenizer")
 
 
 class ModelSourceError(RuntimeError):
-    """The API could not be asked, or what it answered was unusable."""
+    """The API could not be asked, or what it answered was unusable. ``permanent`` errors
+    (a refused key, a bad answer) are not worth retrying; unreachable servers are."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,13 @@ class ApiModelSource:
             ) from exc
         if response.status_code != 200:
             raise ModelSourceError(
-                f"GET {path} answered {response.status_code}: {response.text[:300]}"
+                f"GET {path} answered {response.status_code}: {response.text[:300]}",
+                permanent=response.status_code in (400, 401, 403, 404, 422),
             )
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise ModelSourceError(f"GET {path} did not answer JSON", permanent=True) from None
 
     def newest_session(self) -> dict[str, dict[str, Any]] | None:
         """``{"config": artifact, "model": ..., "tokenizer": ...}`` of the newest complete

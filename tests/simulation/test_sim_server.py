@@ -315,3 +315,25 @@ def test_server_restart_keeps_prompts_and_nodes_reconnect(cluster: Cluster) -> N
     assert result["state"] == "completed", result
     assert "peak 600 Hz" in result["response"] and "SpikingLM Generated:" in result["response"]
     assert all(node.alive() for node in cluster.nodes.values())
+
+
+def test_language_node_with_a_refused_key_fails_text_prompts_clearly(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    cluster.nodes.pop("node-language-1").stop()
+    args = ["--api-url", cluster.server.base_url, "--cache-dir", str(cluster.root / "cache2")]
+    wrong = NodeProcess(
+        "language", 5, cluster.endpoint, cluster.log_dir, *args,
+        env={"EVOSPIKENET_API_KEY": "not-the-key"},
+    )  # fmt: skip
+    try:
+        cluster.wait_ready(wrong.node_id)
+        result = cluster.result(cluster.submit(prompt="will this work?"))
+        assert result["state"] == "failed", result
+        assert result["error"].startswith(
+            "language node node-language-5: the language node has no model: "
+            "GET /api/artifacts answered 401"
+        ), result
+        assert wrong.alive()
+    finally:
+        wrong.stop()
+    cluster.ensure_nodes()
