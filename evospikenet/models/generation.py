@@ -41,12 +41,17 @@ def sample_next(
     top_k: int | None,
     generators: Sequence[torch.Generator],
     vocab_limit: int | None = None,
+    banned_ids: Sequence[int] = (),
 ) -> Tensor:
-    """Pick one token per row of ``logits`` ``(B, V)``; ``temperature <= 0`` is greedy."""
-    logits = logits.float()
+    """Pick one token per row of ``logits`` ``(B, V)``; ``temperature <= 0`` is greedy.
+
+    Ids from ``vocab_limit`` on and ``banned_ids`` are never picked.
+    """
+    logits = logits.float().clone()
     if vocab_limit is not None and vocab_limit < logits.shape[-1]:
-        logits = logits.clone()
         logits[:, vocab_limit:] = float("-inf")
+    if banned_ids:
+        logits[:, list(banned_ids)] = float("-inf")
     if temperature <= 0:
         return logits.argmax(dim=-1)
     logits = logits / temperature
@@ -80,6 +85,7 @@ def _decode_batch(
     use_cache: bool,
     stop_token: int | None,
     vocab_limit: int | None,
+    banned_ids: Sequence[int],
 ) -> list[list[int]]:
     """Decode rows that can share a batch; returns the new tokens of each row."""
     new_tokens: list[list[int]] = [[] for _ in prompts]
@@ -100,6 +106,7 @@ def _decode_batch(
             top_k=top_k,
             generators=generators,
             vocab_limit=vocab_limit,
+            banned_ids=banned_ids,
         )
         for row, token in enumerate(picked.tolist()):
             if done[row]:
@@ -131,6 +138,7 @@ def generate_ids(
     use_cache: bool = True,
     stop_token: int | None = None,
     vocab_limit: int | None = None,
+    banned_ids: Sequence[int] = (),
 ) -> Any:
     """Sample from ``model`` in eval mode (restoring its mode afterwards).
 
@@ -164,6 +172,7 @@ def generate_ids(
             use_cache=use_cache,
             stop_token=stop_token,
             vocab_limit=vocab_limit,
+            banned_ids=banned_ids,
         )
         if model.ragged_batches or len({len(p) for p in prompts}) == 1:
             new = decode(prompts, generators)

@@ -87,6 +87,7 @@ class LoadedModel:
                 seed=seed,
                 stop_token=self._tokenizer.stop_id,
                 vocab_limit=self._tokenizer.vocab_size,
+                banned_ids=self._tokenizer.banned_ids,
             )
         return [
             GenerationOutput(

@@ -37,6 +37,8 @@ class TextTokenizer:
     """Token that starts an empty prompt (end-of-text, BOS or [CLS])."""
     stop_id: int | None
     """Token that ends generation, if the vocabulary has one."""
+    banned_ids: tuple[int, ...] = ()
+    """Special tokens generation never produces (e.g. [PAD], [CLS], [SEP], [MASK])."""
 
     @property
     def vocab_size(self) -> int:
@@ -227,4 +229,10 @@ def _wrap(tokenizer: Tokenizer) -> TextTokenizer:
     stop = vocab.get(END_OF_TEXT, vocab.get("</s>"))
     if start is None:
         start = stop if stop is not None else min(vocab.values())
-    return TextTokenizer(tokenizer=tokenizer, start_id=start, stop_id=stop)
+    specials = {
+        token_id
+        for token_id, added in tokenizer.get_added_tokens_decoder().items()
+        if added.special
+    }
+    banned = tuple(sorted(specials - {stop}))
+    return TextTokenizer(tokenizer=tokenizer, start_id=start, stop_id=stop, banned_ids=banned)

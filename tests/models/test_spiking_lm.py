@@ -7,6 +7,7 @@ import torch
 from model_helpers import DOC_CONFIG, TINY, tiny_model
 
 from evospikenet.models import SpikingEvoTextLM
+from evospikenet.models.generation import generate_ids
 from evospikenet.models.neurons import LIF, _SpikeFn
 
 
@@ -154,3 +155,21 @@ def test_generate_restores_training_mode_and_rejects_bad_input() -> None:
         model.generate([[1]], -1)
     with pytest.raises(ValueError, match="top_k"):
         model.generate([[1]], 1, top_k=0)
+
+
+def test_banned_ids_and_the_vocab_limit_are_never_sampled() -> None:
+    model = tiny_model()
+    greedy = model.generate([[3, 4]], 8, temperature=0)[0]
+    banned = sorted(set(greedy))
+    out = generate_ids(
+        model, [[3, 4]], max_new_tokens=8, temperature=0, banned_ids=banned, vocab_limit=40
+    )[0]
+    assert len(out) == 8
+    assert not set(out) & set(banned)
+    assert all(token < 40 for token in out)
+
+
+def test_generation_stops_at_the_stop_token() -> None:
+    model = tiny_model()
+    first = model.generate([[3, 4]], 8, temperature=0)[0][0]
+    assert model.generate([[3, 4]], 8, temperature=0, stop_token=first) == [[]]

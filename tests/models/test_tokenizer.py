@@ -39,6 +39,7 @@ def test_saved_zip_has_save_pretrained_layout_and_loads(tmp_path: Path, bpe) -> 
     loaded = load_tokenizer(path)
     assert loaded.encode("スパイク spike") == bpe.encode("スパイク spike").ids
     assert loaded.start_id == loaded.stop_id == 0
+    assert loaded.banned_ids == ()  # end-of-text is the stop token, so it may be generated
     assert loaded.vocab_size == bpe.get_vocab_size()
 
 
@@ -68,6 +69,7 @@ def test_wordpiece_vocab_txt_zip_loads_like_bert(tmp_path: Path, subfolder: str 
     assert tokenizer.decode(ids[:4]) == "the quick spikes"
     assert tokenizer.start_id == 2  # [CLS]
     assert tokenizer.stop_id is None
+    assert tokenizer.banned_ids == (0, 1, 2, 3, 4)  # never generate [PAD] [UNK] [CLS] [SEP] [MASK]
 
 
 def test_gpt2_style_vocab_json_and_merges_load(tmp_path: Path) -> None:
