@@ -94,7 +94,8 @@ def problem_body(
 
 def request_id_of(request: Request) -> str | None:
     """The id the request-id middleware gave this request."""
-    return request.scope.get("state", {}).get("request_id")
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
 
 
 def problem_response(request: Request | None, error: ApiError) -> Response:

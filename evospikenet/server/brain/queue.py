@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 
 from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.brain.notifier import PromptNotifier
@@ -49,6 +49,12 @@ def prompt_result_json(row: PromptRow) -> dict[str, Any]:
         "started_at": isoformat(row.started_at),
         "attempts": row.attempts,
     }
+
+
+def _rowcount(result: object) -> int:
+    """Rows touched by an UPDATE or DELETE."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
 
 
 EMPTY_RESULT: dict[str, Any] = {
@@ -167,21 +173,23 @@ class PromptQueue:
                     return None
                 attempts = row.attempts + 1
                 now = utcnow()
-                claimed = db.execute(
-                    update(PromptRow)
-                    .where(
-                        PromptRow.pk == row.pk,
-                        PromptRow.state == "queued",
-                        PromptRow.attempts == row.attempts,
+                claimed = _rowcount(
+                    db.execute(
+                        update(PromptRow)
+                        .where(
+                            PromptRow.pk == row.pk,
+                            PromptRow.state == "queued",
+                            PromptRow.attempts == row.attempts,
+                        )
+                        .values(
+                            state="running",
+                            claimed_by=node_id,
+                            started_at=now,
+                            attempts=attempts,
+                        ),
+                        execution_options={"synchronize_session": False},
                     )
-                    .values(
-                        state="running",
-                        claimed_by=node_id,
-                        started_at=now,
-                        attempts=attempts,
-                    ),
-                    execution_options={"synchronize_session": False},
-                ).rowcount
+                )
                 if claimed != 1:
                     continue  # another claimer won the race; try the next prompt
                 result = ClaimedPrompt(
@@ -199,11 +207,13 @@ class PromptQueue:
 
     def _finish(self, prompt_id: str, **values: Any) -> bool:
         with self.database.session() as db:
-            changed = db.execute(
-                update(PromptRow)
-                .where(PromptRow.id == prompt_id, PromptRow.state.in_(("queued", "running")))
-                .values(finished_at=utcnow(), **values)
-            ).rowcount
+            changed = _rowcount(
+                db.execute(
+                    update(PromptRow)
+                    .where(PromptRow.id == prompt_id, PromptRow.state.in_(("queued", "running")))
+                    .values(finished_at=utcnow(), **values)
+                )
+            )
         self.notifier.notify(prompt_id)
         return changed == 1
 
@@ -256,11 +266,10 @@ class PromptQueue:
         """Delete finished prompts older than the retention period; returns how many."""
         cutoff: datetime = utcnow() - timedelta(seconds=retention_seconds)
         with self.database.session() as db:
-            return int(
+            return _rowcount(
                 db.execute(
                     delete(PromptRow).where(
                         PromptRow.state.in_(TERMINAL), PromptRow.finished_at < cutoff
                     )
-                ).rowcount
-                or 0
+                )
             )
