@@ -6,6 +6,8 @@ import json
 import os
 import pickle
 import shlex
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -220,3 +222,14 @@ def test_bundled_default_has_upload_formats_and_generates() -> None:
     assert all(out.text and out.generated_tokens > 0 for out in first)
     meta = json.loads((config.parent / "training.json").read_text(encoding="utf-8"))
     assert meta["heldout_bits_per_byte"] < 3.0
+
+
+def test_importing_the_serving_module_does_not_import_torch() -> None:
+    code = (
+        "import sys, evospikenet.models, evospikenet.models.serving as s, evospikenet.cli.train; "
+        "assert s.models_available(); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'generated'}"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
