@@ -113,6 +113,23 @@ def neuron_speed() -> dict[str, Any]:
     }
 
 
+def decode_threads(rounds: int = 3) -> dict[str, list[float]]:
+    """Bundled default, one prompt, 50 new tokens: tokens/s with 1 and 2 intra-op threads,
+    alternating, ``rounds`` times (the serving layer's ``LoadedModel.threads`` choice)."""
+    from evospikenet.models.serving import bundled_default_files, load_model_from_files
+
+    loaded = load_model_from_files(*bundled_default_files())
+    results: dict[str, list[float]] = {"threads=1": [], "threads=2": []}
+    for round_index in range(rounds):
+        for threads in (1, 2):
+            loaded.threads = threads
+            started = time.perf_counter()
+            (out,) = loaded.generate(["The for statement"], max_new_tokens=50, seed=round_index)
+            rate = out.generated_tokens / (time.perf_counter() - started)
+            results[f"threads={threads}"].append(round(rate, 1))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -125,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--neurons-only", action="store_true", help="only time the LIF layer and a training step"
+    )
+    parser.add_argument(
+        "--decode-threads", action="store_true", help="only compare 1 and 2 decoding threads"
     )
     args = parser.parse_args(argv)
 
@@ -142,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_flush_denormal(True)
     if args.neurons_only:
         print(json.dumps(neuron_speed(), indent=2))
+        return 0
+    if args.decode_threads:
+        print(json.dumps(decode_threads(), indent=2))
         return 0
     corpus = python_corpus()
     tokenizer = train_bpe_tokenizer(corpus.train, vocab_size=2048)
