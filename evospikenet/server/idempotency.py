@@ -163,6 +163,26 @@ class IdempotencyMiddleware:
             return message
 
         captured: dict[str, Any] = {"status": None, "headers": [], "body": bytearray(), "ok": True}
+        settled = False
+
+        async def settle() -> None:
+            # Record (2xx) or release the key before the client sees the end of the answer,
+            # so that a retry sent right after it is replayed, not told "in progress".
+            nonlocal settled
+            status = captured["status"]
+            if status is not None and 200 <= status < 300 and captured["ok"]:
+                await run_in_threadpool(
+                    store.finish,
+                    identity,
+                    key,
+                    digest.hexdigest(),
+                    status,
+                    captured["headers"],
+                    bytes(captured["body"]),
+                )
+            else:
+                await run_in_threadpool(store.forget, identity, key)
+            settled = True
 
         async def capturing_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -178,25 +198,14 @@ class IdempotencyMiddleware:
                 if len(body) > MAX_STORED_BODY:
                     captured["ok"] = False
                     captured["body"] = bytearray()
+                if not message.get("more_body", False) and not settled:
+                    await settle()
             await send(message)
 
-        stored = False
         try:
             await self.app(scope, hashing_receive, capturing_send)
-            status = captured["status"]
-            if status is not None and 200 <= status < 300 and captured["ok"]:
-                await run_in_threadpool(
-                    store.finish,
-                    identity,
-                    key,
-                    digest.hexdigest(),
-                    status,
-                    captured["headers"],
-                    bytes(captured["body"]),
-                )
-                stored = True
         finally:
-            if not stored:
+            if not settled:
                 await run_in_threadpool(store.forget, identity, key)
 
     async def _answer_existing(
