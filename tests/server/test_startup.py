@@ -1,0 +1,99 @@
+"""Start-up: the script and the CLI, migrations, clean-up of what a crash left, bad config."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from live_server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVOSPIKENET_")}
+    env["PYTHONPATH"] = f"{REPO}{os.pathsep}{REPO / 'generated'}"
+    env["EVOSPIKENET_LOAD_MODELS"] = "false"
+    env["EVOSPIKENET_SIM_ENDPOINT"] = f"tcp/127.0.0.1:{free_port()}"
+    env["PYTHON"] = sys.executable
+    env.update(extra)
+    return env
+
+
+def test_run_api_server_script_serves_and_stops(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        ["bash", "scripts/run_api_server.sh", "--port", str(port), "--no-nodes"],
+        cwd=REPO,
+        env=_env(EVOSPIKENET_DATA_DIR=str(tmp_path / "data"), EVOSPIKENET_API_KEYS="k"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["components"]["database"]["status"] == "healthy"
+        assert (tmp_path / "data" / "evospikenet.db").is_file()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def test_migrations_are_applied_at_start(make_server):
+    live = make_server(EVOSPIKENET_LOAD_MODELS="false")
+    if "DATABASE_URL" in live.env:
+        return  # the PostgreSQL run checks the same through the API tests
+    with sqlite3.connect(live.data_dir / "evospikenet.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_restart_removes_orphan_blobs_and_temp_files(make_server):
+    live = make_server(EVOSPIKENET_LOAD_MODELS="false")
+    live.stop()
+    orphan = live.data_dir / "blobs" / "ab" / "cd" / ("abcd" + "0" * 60)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"left by a crash between rename and commit")
+    old = time.time() - 3600
+    os.utime(orphan, (old, old))
+    leftover = live.data_dir / "tmp" / "upload-leftover"
+    leftover.write_bytes(b"partial")
+    live.start()
+    assert not orphan.exists() and not leftover.exists()
+
+
+def test_broken_nodes_file_stops_start_up(tmp_path):
+    nodes = tmp_path / "nodes.yaml"
+    nodes.write_text("hosts: [{host: 127.0.0.1}]\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evospikenet",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--no-nodes",
+        ],
+        cwd=REPO,
+        env=_env(EVOSPIKENET_NODES_FILE=str(nodes)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "nodes file" in done.stderr
