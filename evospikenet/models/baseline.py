@@ -124,6 +124,11 @@ class BaselineTextLM(nn.Module):
             for i in range(len(states[0]))
         ]
 
+    @staticmethod
+    def select_states(cache: KVCache, rows: Tensor) -> KVCache:
+        """Keep only the batch rows ``rows`` of a cache."""
+        return [(keys[rows], values[rows]) for keys, values in cache]
+
     @torch.no_grad()
     def generate(
         self,

@@ -1,7 +1,8 @@
 """Autoregressive sampling shared by the spiking model and the baseline.
 
 A model plugs in with ``forward(ids) -> logits``, ``prefill(ids) -> (last_logits, state)``,
-``decode_step(tokens, state) -> (logits, state)``, ``stack_states(states)`` and a class flag
+``decode_step(tokens, state) -> (logits, state)``, ``stack_states(states)``,
+``select_states(state, rows)`` and a class flag
 ``ragged_batches`` (whether prompts of different lengths can share one decode batch).
 """
 
@@ -98,31 +99,35 @@ def _decode_batch(
     else:
         sequences = [list(p) for p in prompts]
         logits = torch.cat([model(torch.tensor([s]))[:, -1] for s in sequences])
-    done = [False] * len(prompts)
+    active = list(range(len(prompts)))  # rows still generating, in batch order
     for step in range(max_new_tokens):
         picked = sample_next(
             logits,
             temperature=temperature,
             top_k=top_k,
-            generators=generators,
+            generators=[generators[row] for row in active],
             vocab_limit=vocab_limit,
             banned_ids=banned_ids,
         )
-        for row, token in enumerate(picked.tolist()):
-            if done[row]:
-                continue
+        keep = []
+        for position, (row, token) in enumerate(zip(active, picked.tolist(), strict=True)):
             if stop_token is not None and token == stop_token:
-                done[row] = True
-            else:
-                new_tokens[row].append(token)
-        if all(done) or step == max_new_tokens - 1:
+                continue
+            new_tokens[row].append(token)
+            keep.append(position)
+        if not keep or step == max_new_tokens - 1:
             break
+        if len(keep) < len(active):  # drop finished rows so they cost nothing more
+            active = [active[position] for position in keep]
+            picked = picked[keep]
+            if use_cache:
+                state = model.select_states(state, torch.tensor(keep))
         if use_cache:
             logits, state = model.decode_step(picked, state)
         else:
-            for row, token in enumerate(picked.tolist()):
+            for row, token in zip(active, picked.tolist(), strict=True):
                 sequences[row].append(token)
-            logits = torch.cat([model(torch.tensor([s]))[:, -1] for s in sequences])
+            logits = torch.cat([model(torch.tensor([sequences[row]]))[:, -1] for row in active])
     return new_tokens
 
 

@@ -217,6 +217,11 @@ class SpikingEvoTextLM(nn.Module):
             for i in range(len(states[0]))
         ]
 
+    @staticmethod
+    def select_states(states: SpikingState, rows: Tensor) -> SpikingState:
+        """Keep only the batch rows ``rows`` of a state."""
+        return [(summary[:, rows], norm[rows]) for summary, norm in states]
+
     ragged_batches = True
     """Prompts of different lengths can be decoded together (the state is length-free)."""
 

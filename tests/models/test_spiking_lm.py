@@ -173,3 +173,18 @@ def test_generation_stops_at_the_stop_token() -> None:
     model = tiny_model()
     first = model.generate([[3, 4]], 8, temperature=0)[0][0]
     assert model.generate([[3, 4]], 8, temperature=0, stop_token=first) == [[]]
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_rows_that_stop_early_leave_the_batch_without_changing_the_others(use_cache: bool) -> None:
+    model = tiny_model()
+    prompts = [[1, 2, 3], [7], [20, 21], [5, 5, 5, 5]]
+    free = model.generate(prompts, 10, seed=11)
+    stop = free[0][2]
+    batched = model.generate(prompts, 10, seed=11, stop_token=stop, use_cache=use_cache)
+    alone = [model.generate([p], 10, seed=11, stop_token=stop)[0] for p in prompts]
+    assert batched == alone
+    assert len(batched[0]) <= 2  # row 0 met the stop token early
+    for row, tokens in zip(free, batched, strict=True):
+        cut = row.index(stop) if stop in row else len(row)
+        assert tokens == row[:cut]
