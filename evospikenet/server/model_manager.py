@@ -264,7 +264,6 @@ class ModelManager:
                     log.warning("bundled default model not registered: %s", exc)
                     self.error = f"bundled default model not registered: {exc}"
             current = self.served
-            newest_pk_seen = None
             tried = 0
             for candidate in self._candidates():
                 if current is not None and candidate.session_id == current.session_id:
@@ -274,7 +273,6 @@ class ModelManager:
                 if tried >= MAX_CANDIDATES:
                     break
                 tried += 1
-                newest_pk_seen = newest_pk_seen or candidate.newest_pk
                 try:
                     served = self._load(candidate)
                 except Exception as exc:
