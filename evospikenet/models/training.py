@@ -114,7 +114,7 @@ def train_lm(
         losses.append(value)
         now = clock() - started
         if bar is not None:
-            bar.update(1 if steps and not seconds else now - elapsed)
+            bar.update(1 if steps and not seconds else min(now, bar.total) - bar.n)
             bar.set_postfix(
                 loss=f"{value:.3f}", tok_s=f"{step * batch.shape[0] * length / now:.0f}"
             )
