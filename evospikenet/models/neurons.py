@@ -83,7 +83,17 @@ def lif_inference(x: Tensor, decay: float, threshold: float) -> Tensor:
     return (_membrane_through_time(x, decay, threshold) >= threshold).to(x.dtype)
 
 
-class LIF(nn.Module):
+class _RateTracking:
+    """``last_rate``: the spike rate of the last forward pass while ``track_rate`` is on."""
+
+    _last_rate: Tensor | None
+
+    @property
+    def last_rate(self) -> float | None:
+        return None if self._last_rate is None else float(self._last_rate)
+
+
+class LIF(_RateTracking, nn.Module):
     """Leaky integrate-and-fire neurons: ``v += (x - v) / tau``, spike at ``threshold``, reset 0."""
 
     def __init__(self, tau: float = 2.0, threshold: float = 0.5, alpha: float = 2.0) -> None:
@@ -94,7 +104,7 @@ class LIF(nn.Module):
             raise ValueError(f"threshold must be > 0, got {threshold}")
         self.tau, self.threshold, self.alpha = float(tau), float(threshold), float(alpha)
         self.track_rate = False
-        self.last_rate: float | None = None
+        self._last_rate: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         """Spikes ``(T, ...)`` for input currents ``(T, ...)``."""
@@ -108,7 +118,7 @@ class LIF(nn.Module):
         else:
             spikes = lif_inference(scaled, decay, self.threshold)
         if self.track_rate:
-            self.last_rate = float(spikes.detach().mean())
+            self._last_rate = spikes.detach().mean()  # converted only when read
         return spikes
 
     def extra_repr(self) -> str:
@@ -130,7 +140,7 @@ class _SpikeFn(torch.autograd.Function):
         return grad * arctan_surrogate(x, ctx.alpha), None
 
 
-class ALIF(nn.Module):
+class ALIF(_RateTracking, nn.Module):
     """Adaptive LIF: each spike raises the neuron's threshold, which relaxes back over time.
 
     ``threshold_t = threshold + beta * a_t`` with ``a_t = rho * a_{t-1} + s_{t-1}`` (Bellec et
@@ -153,7 +163,7 @@ class ALIF(nn.Module):
         self.tau, self.threshold, self.alpha = float(tau), float(threshold), float(alpha)
         self.adaptation, self.adaptation_decay = float(adaptation), float(adaptation_decay)
         self.track_rate = False
-        self.last_rate: float | None = None
+        self._last_rate: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         """Spikes ``(T, ...)`` for input currents ``(T, ...)``."""
@@ -171,7 +181,7 @@ class ALIF(nn.Module):
             out.append(s)
         spikes = torch.stack(out)
         if self.track_rate:
-            self.last_rate = float(spikes.detach().mean())
+            self._last_rate = spikes.detach().mean()  # converted only when read
         return spikes
 
     def extra_repr(self) -> str:
