@@ -337,3 +337,20 @@ def test_language_node_with_a_refused_key_fails_text_prompts_clearly(cluster: Cl
     finally:
         wrong.stop()
     cluster.ensure_nodes()
+
+
+def test_coordinator_killed_mid_prompt_the_prompt_is_retried(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    _slow_language_node(cluster)
+    coordinator = cluster.nodes["node-coordinator-0"]
+    prompt_id = cluster.submit(prompt="the coordinator will not see this through")
+    wait_until(lambda: cluster.node_state(coordinator.node_id) == "busy", 30, interval=0.05)
+    coordinator.kill()
+    killed_at = time.monotonic()
+    wait_until(lambda: cluster.node_state(coordinator.node_id) == "offline", 8, interval=0.1)
+    assert time.monotonic() - killed_at <= 6.0
+    cluster.start_node("coordinator", 0)
+    result = cluster.result(prompt_id, timeout=90)
+    assert result["state"] == "completed" and result["attempts"] == 2, result
+    cluster.nodes.pop("node-language-1").stop()
+    cluster.ensure_nodes()
