@@ -107,6 +107,7 @@ def test_stateful_links(seeded):
     schema = _schema(app, ids)
     _wait_for_model(app)
     workflow = schema.as_state_machine()
+    calls: list[str] = []
 
     class Workflow(workflow):  # type: ignore[misc, valid-type]
         def get_call_kwargs(self, case):
@@ -114,6 +115,7 @@ def test_stateful_links(seeded):
 
         def call(self, case, **kwargs):
             prepare(None, case)
+            calls.append(f"{case.method} {case.operation.path}")
             return super().call(case, **kwargs)
 
     run_state_machine_as_test(
@@ -127,3 +129,6 @@ def test_stateful_links(seeded):
             suppress_health_check=list(HealthCheck),
         ),
     )
+    # the links were followed: uploads into created sessions, reads of created artifacts
+    assert "POST /api/artifacts" in calls and "GET /api/artifacts/{artifact_id}" in calls, calls
+    print(f"stateful: {len(calls)} calls")
