@@ -45,6 +45,12 @@ def register(subparsers: Any) -> None:
         help="language: load config.json, spiking_lm.pth and spiking_lm_tokenizer.zip from "
         "this folder instead of the API's newest model session",
     )
+    parser.add_argument(
+        "--model-refresh-seconds",
+        type=float,
+        default=60.0,
+        help="language: how often to look for a newer model session on the API (0 = never)",
+    )
     parser.add_argument("--max-media-bytes", type=int, default=16 * 1024 * 1024)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--temperature", type=float, default=0.8)
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         log_dir=args.log_dir,
         cache_dir=args.cache_dir,
         model_dir=args.model_dir,
+        model_refresh_seconds=args.model_refresh_seconds,
         max_media_bytes=args.max_media_bytes,
         max_new_tokens=args.max_new_tokens,
         temperature=args.temperature,

@@ -31,8 +31,10 @@ class LanguageWorker:
         seed: int | None = None,
         max_batch: int = 16,
         model_dir: Path | None = None,
+        refresh_seconds: float = 60.0,
     ) -> None:
         self.model_dir = model_dir
+        self.refresh_seconds = refresh_seconds
         self.api_url = api_url
         self.api_key = api_key
         self.cache_dir = cache_dir
@@ -43,6 +45,7 @@ class LanguageWorker:
         self.max_batch = max_batch
         self.model: Any = None
         self.model_origin = "not loaded"
+        self.model_artifact_id: str | None = None
         self.load_error: str | None = None
         self._rate: float | None = None
         self._measured_at = -SPIKE_SAMPLE_SECONDS
@@ -95,33 +98,62 @@ class LanguageWorker:
                 files = ModelFiles(config, weights, tokenizer, f"bundled default ({reason})")
             self.model = load_model_from_files(files.config, files.weights, files.tokenizer)
             self.model_origin = files.origin
+            self.model_artifact_id = files.model_artifact_id
             log.info("language model loaded from %s", self.model_origin)
         except (ModelLoadError, ModelSourceError, OSError) as exc:
             self.load_error = f"the language node has no model: {exc}"
             log.error("%s", self.load_error)
+        if self.api_url and self.model_dir is None and self.refresh_seconds > 0:
+            threading.Thread(
+                target=self._refresh_loop, args=(stop,), name="model-refresh", daemon=True
+            ).start()
 
-    def _track(self, enabled: bool) -> bool:
+    def _refresh_loop(self, stop: threading.Event) -> None:
+        """Every ``refresh_seconds``, load the API's newest model if it is not the one served."""
+        from evospikenet.models.serving import ModelLoadError, load_model_from_files
+
+        assert self.api_url is not None
+        while not stop.wait(self.refresh_seconds):
+            source = ApiModelSource(self.api_url, self.api_key, self.cache_dir)
+            try:
+                files = source.fetch(unless_model=self.model_artifact_id)
+                if files is None:
+                    continue
+                model = load_model_from_files(files.config, files.weights, files.tokenizer)
+            except (ModelLoadError, ModelSourceError, OSError) as exc:
+                log.warning("could not refresh the language model: %s", exc)
+                continue
+            finally:
+                source.close()
+            self.model, self.model_origin = model, files.origin
+            self.model_artifact_id, self.load_error = files.model_artifact_id, None
+            self._measured_at = -SPIKE_SAMPLE_SECONDS
+            log.info("language model reloaded from %s", self.model_origin)
+
+    def _track(self, model: Any, enabled: bool) -> bool:
         """Turn the model's spike-rate tracking on or off; False if it has none.
 
         Tracking costs a device sync per layer (about 3x slower generation measured), so it is
         on for one batch every ``SPIKE_SAMPLE_SECONDS`` only. The model is reached through
         ``LoadedModel._model`` until serving exposes spike rates (see docs/simulation.md).
         """
-        inner = getattr(self.model, "_model", None)
+        inner = getattr(model, "_model", None)
         if inner is None or not hasattr(inner, "track_spike_rates"):
             return False
         inner.track_spike_rates(enabled)
         return True
 
-    def _measured_rate(self) -> float | None:
-        inner = getattr(self.model, "_model", None)
+    @staticmethod
+    def _measured_rate(model: Any) -> float | None:
+        inner = getattr(model, "_model", None)
         if inner is None or not hasattr(inner, "spike_rates"):
             return None
         rates = list(inner.spike_rates().values())
         return round(sum(rates) / len(rates), 4) if rates else None
 
     def process(self, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if self.model is None:
+        model, origin = self.model, self.model_origin  # a refresh may swap them meanwhile
+        if model is None:
             error = self.load_error or "the language model is not loaded"
             return [{"error": error} for _ in tasks]
         outcomes: list[dict[str, Any] | None] = [None] * len(tasks)
@@ -137,9 +169,9 @@ class LanguageWorker:
         if prompts:
             measure = time.monotonic() - self._measured_at >= SPIKE_SAMPLE_SECONDS
             if measure:
-                measure = self._track(True)
+                measure = self._track(model, True)
             try:
-                generated = self.model.generate(
+                generated = model.generate(
                     prompts,
                     max_new_tokens=self.max_new_tokens,
                     temperature=self.temperature,
@@ -148,9 +180,9 @@ class LanguageWorker:
                 )
             finally:
                 if measure:
-                    self._track(False)
+                    self._track(model, False)
             if measure:
-                self._rate = self._measured_rate()
+                self._rate = self._measured_rate(model)
                 self._measured_at = time.monotonic()
             rate = self._rate
             for index, output in zip(positions, generated, strict=True):
@@ -158,7 +190,7 @@ class LanguageWorker:
                     "summary": (
                         f"{output.prompt_tokens} prompt tokens -> {output.generated_tokens} "
                         f"generated; spike rate {rate if rate is not None else 'n/a'}; "
-                        f"model: {self.model_origin}"
+                        f"model: {origin}"
                     ),
                     "details": {
                         "text": output.text,

@@ -40,6 +40,7 @@ class ModelFiles:
     weights: Path
     tokenizer: Path
     origin: str
+    model_artifact_id: str | None = None
 
 
 class ApiModelSource:
@@ -129,12 +130,15 @@ class ApiModelSource:
                 os.unlink(tmp_name)
         return target
 
-    def fetch(self) -> ModelFiles | None:
-        """The newest complete session's files, or None when the API has no model."""
+    def fetch(self, unless_model: str | None = None) -> ModelFiles | None:
+        """The newest complete session's files, or None when the API has no model (or when
+        its model artifact is ``unless_model``, the one already loaded)."""
         session = self.newest_session()
-        if session is None:
+        if session is None or session["model"]["artifact_id"] == unless_model:
             return None
         paths = {kind: self.download(session[kind]) for kind in KINDS}
         model = session["model"]
         origin = f"API session {model['session_id']} (model {model['artifact_id']})"
-        return ModelFiles(paths["config"], paths["model"], paths["tokenizer"], origin)
+        return ModelFiles(
+            paths["config"], paths["model"], paths["tokenizer"], origin, model["artifact_id"]
+        )

@@ -33,6 +33,7 @@ class NodeSettings:
     log_dir: Path = Path(".evospikenet/logs")
     cache_dir: Path = Path(".evospikenet/node-cache")
     model_dir: Path | None = None
+    model_refresh_seconds: float = 60.0
     max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES
     max_new_tokens: int = 32
     temperature: float = 0.8
@@ -76,6 +77,7 @@ def build_node(settings: NodeSettings) -> NodeBase:
             top_k=settings.top_k,
             seed=settings.seed,
             model_dir=settings.model_dir,
+            refresh_seconds=settings.model_refresh_seconds,
         )
     elif settings.role == "vision":
         from evospikenet.simulation.sensory import VisionWorker

@@ -56,7 +56,7 @@ class Cluster:
     def start_node(self, role: str, rank: int, *extra: str) -> NodeProcess:
         args = ["--api-url", self.server.base_url, "--cache-dir", str(self.root / "cache")]
         if role == "language":
-            args += ["--max-new-tokens", "8", "--seed", "7"]
+            args += ["--max-new-tokens", "8", "--seed", "7", "--model-refresh-seconds", "1"]
         if role == "coordinator":
             args += ["--role-wait-seconds", "8"]
         node = NodeProcess(
@@ -354,3 +354,13 @@ def test_coordinator_killed_mid_prompt_the_prompt_is_retried(cluster: Cluster) -
     assert result["state"] == "completed" and result["attempts"] == 2, result
     cluster.nodes.pop("node-language-1").stop()
     cluster.ensure_nodes()
+
+
+def test_language_node_picks_up_a_newer_model_session(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    session_id = cluster.upload_model(make_tiny_model(cluster.root / "model-v2", seed=1))
+    language = cluster.nodes["node-language-1"]
+    wait_until(lambda: f"reloaded from API session {session_id}" in language.output(), 30, 0.2)
+    result = cluster.result(cluster.submit(prompt="which model answers?"))
+    assert result["state"] == "completed", result
+    assert f"model: API session {session_id}" in result["response"]
