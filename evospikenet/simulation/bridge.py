@@ -6,8 +6,8 @@ claims queued prompts for online coordinators and publishes them, media included
 turns heartbeats (``heartbeat/{node_id}``) into node status records. The database stays the
 record: a prompt is claimed only when a coordinator is up, a prompt not acknowledged is re-sent,
 a given-back attempt is requeued (or failed once its attempts are spent), prompts of a node
-that went silent are requeued by the server's janitor (``requeue_stale``), those of a
-coordinator that restarted are requeued at once, and prompts left ``running`` by an earlier
+that went silent or restarted are requeued at once (and by the server's janitor,
+``requeue_stale``), and prompts left ``running`` by an earlier
 server run are requeued when the bridge starts (so run one bridge per database).
 
 All queue and registry calls run on the bridge's one worker thread, never on Zenoh's.
@@ -218,7 +218,7 @@ class SimulationBridge:
             if previous is not None:
                 self._give_back(peer.node_id, "its coordinator restarted while working on it")
         if peer.state == "offline":
-            self._forget_coordinator(peer.node_id)
+            self._give_back(peer.node_id, "its coordinator went offline while working on it")
         elif peer.role == "coordinator" and isinstance(message.get("prompts"), list):
             self._requeue_lost(peer.node_id, set(map(str, message["prompts"])))
         rate = message.get("spike_rate")
@@ -263,10 +263,13 @@ class SimulationBridge:
             log.warning("dropped a result for %s with no response, error or retry", prompt_id)
 
     def _give_back(self, node_id: str, reason: str) -> None:
-        """Requeue the prompts a coordinator held (it restarted and forgot them)."""
+        """Requeue the prompts a coordinator held (it went offline or restarted). The server's
+        janitor does the same for silent nodes, but only if it runs while the registry shows
+        the node offline: a coordinator restarted within a second would slip through."""
         for prompt_id in [p for p, e in self._in_flight.items() if e.coordinator == node_id]:
             del self._in_flight[prompt_id]
-            self.queue.requeue(prompt_id, reason)
+            state = self.queue.requeue(prompt_id, reason)
+            log.warning("prompt %s given back (%s): now %s", prompt_id, reason, state)
 
     def _requeue_lost(self, node_id: str, holding: set[str]) -> None:
         """Requeue acknowledged prompts the coordinator has not held for ``LOST_GRACE_SECONDS``
@@ -285,15 +288,10 @@ class SimulationBridge:
                 log.warning("prompt %s: its result from %s was lost", entry.prompt_id, node_id)
                 self.queue.requeue(entry.prompt_id, "its result was lost on the way")
 
-    def _forget_coordinator(self, node_id: str) -> None:
-        """Stop tracking prompts of a coordinator that went away (the janitor requeues them)."""
-        for prompt_id in [p for p, e in self._in_flight.items() if e.coordinator == node_id]:
-            del self._in_flight[prompt_id]
-
     def _tick(self) -> None:
         for peer in self.peers.newly_offline():
             log.warning("node %s (%s) is offline: no heartbeat", peer.node_id, peer.role)
-            self._forget_coordinator(peer.node_id)
+            self._give_back(peer.node_id, "its coordinator went offline while working on it")
         self._resend_or_give_up()
         self._dispatch()
 

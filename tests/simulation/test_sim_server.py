@@ -364,3 +364,17 @@ def test_language_node_picks_up_a_newer_model_session(cluster: Cluster) -> None:
     result = cluster.result(cluster.submit(prompt="which model answers?"))
     assert result["state"] == "completed", result
     assert f"model: API session {session_id}" in result["response"]
+
+
+def test_coordinator_restarted_at_once_its_prompt_is_retried(cluster: Cluster) -> None:
+    cluster.ensure_nodes()
+    _slow_language_node(cluster)
+    coordinator = cluster.nodes["node-coordinator-0"]
+    prompt_id = cluster.submit(prompt="a restart, not an outage")
+    wait_until(lambda: cluster.node_state(coordinator.node_id) == "busy", 30, interval=0.05)
+    coordinator.kill()
+    cluster.start_node("coordinator", 0)  # back before anyone sees it offline
+    result = cluster.result(prompt_id, timeout=90)
+    assert result["state"] == "completed" and result["attempts"] == 2, result
+    cluster.nodes.pop("node-language-1").stop()
+    cluster.ensure_nodes()
