@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,6 +13,10 @@ else:
     import torch
 
     @pytest.fixture(autouse=True)
-    def _deterministic() -> None:
+    def _deterministic() -> Iterator[None]:
         torch.manual_seed(0)
         torch.set_flush_denormal(True)
+        yield
+        # Flushing denormals is processor state of this thread: leave it as found, or
+        # hypothesis (schemathesis) refuses to generate floats in later tests.
+        torch.set_flush_denormal(False)
