@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from types import FrameType
 
 from evospikenet.server.app import Plugin, create_app
 from evospikenet.server.settings import Settings
@@ -34,4 +35,11 @@ def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
         settings.port,
         settings.data_dir,
     )
-    uvicorn.Server(config).run()
+    state = app.state.server
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            state.brain.begin_shutdown()  # long-polls answer now instead of being cut off
+            super().handle_exit(sig, frame)
+
+    Server(config).run()

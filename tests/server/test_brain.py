@@ -199,3 +199,30 @@ def test_retention_purges_only_old_finished_prompts(app_client):
     assert (
         state.brain.queue.get(done) is None and state.brain.queue.get(queued)["state"] == "queued"
     )
+
+
+def test_sigterm_answers_open_long_polls_at_once(make_server):
+    live = make_server(EVOSPIKENET_MAX_WAIT_SECONDS="30", EVOSPIKENET_LOAD_MODELS="false")
+    prompt_id = httpx.post(
+        f"{live.base_url}/api/distributed_brain/prompt", json={"prompt": "x"}, headers=live.headers
+    ).json()["prompt_id"]
+    answers: list[httpx.Response] = []
+
+    def poll() -> None:
+        answers.append(
+            httpx.get(
+                f"{live.base_url}/api/distributed_brain/result",
+                params={"prompt_id": prompt_id, "wait": 30},
+                headers=live.headers,
+                timeout=60,
+            )
+        )
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    time.sleep(0.5)  # the poll is waiting now
+    started = time.monotonic()
+    live.stop()
+    thread.join(30)
+    assert answers and answers[0].status_code == 200 and answers[0].json()["state"] == "queued"
+    assert time.monotonic() - started < 5

@@ -35,6 +35,13 @@ class PromptNotifier:
                 if not waiters:
                     del self._waiters[prompt_id]
 
+    def notify_all(self) -> None:
+        """Wake every waiting reader (at shutdown)."""
+        with self._lock:
+            prompt_ids = list(self._waiters)
+        for prompt_id in prompt_ids:
+            self.notify(prompt_id)
+
     def notify(self, prompt_id: str) -> None:
         """Wake every reader waiting on ``prompt_id``."""
         with self._lock:

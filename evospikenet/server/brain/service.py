@@ -34,6 +34,12 @@ class BrainService:
         )
         self.nodes = NodeRegistry(database, offline_after=settings.node_offline_seconds)
         self._janitor: asyncio.Task[None] | None = None
+        self.closing = False
+
+    def begin_shutdown(self) -> None:
+        """Answer every long-poll now with the current state (thread-safe)."""
+        self.closing = True
+        self.notifier.notify_all()
 
     async def start(self) -> None:
         """Bind the notifier to the running loop and start the janitor."""
@@ -77,7 +83,7 @@ class BrainService:
             try:
                 result = await run_in_threadpool(self.queue.get, prompt_id)
                 remaining = deadline - time.monotonic()
-                if result is None or result["state"] in TERMINAL or remaining <= 0:
+                if result is None or result["state"] in TERMINAL or remaining <= 0 or self.closing:
                     return result
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), timeout=min(remaining, 5.0))
