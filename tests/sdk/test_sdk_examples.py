@@ -43,6 +43,9 @@ def test_sdk_usage_runs_every_section(make_server: Any, tmp_path: Path) -> None:
         "プロンプト送信成功: prm_",
         "✅ 最新モデルをダウンロードしました",
         "ValueError (不正な引数)",
+        "served model: session ses_",
+        "(bundled default: True)",
+        "✅ 7 complete workflow",
     ):
         assert marker in out
     assert (tmp_path / "latest_model.pth").stat().st_size > 0
