@@ -99,15 +99,16 @@ def build_state(settings: Settings) -> ServerState:
     spec = load_spec()
     database = Database(settings.resolved_database_url)
     blobs = BlobStore(settings.data_dir)
+    idempotency = IdempotencyStore(database, settings.idempotency_ttl_seconds)
     state = ServerState(
         settings=settings,
         db=database,
         blobs=blobs,
         contract=Contract(spec),
         spec=spec,
-        brain=BrainService(settings, database, blobs),
+        brain=BrainService(settings, database, blobs, purge_also=idempotency.purge_expired),
         models=ModelManager(database, blobs, enabled=settings.load_models),
-        idempotency=IdempotencyStore(database, settings.idempotency_ttl_seconds),
+        idempotency=idempotency,
         rate_limiter=(
             RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
             if settings.rate_limit_enabled

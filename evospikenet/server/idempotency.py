@@ -42,6 +42,11 @@ class IdempotencyStore:
         """At start-up: forget in-flight keys of a previous run and keys past the TTL."""
         with self.database.session() as db:
             db.execute(delete(IdempotencyRow).where(IdempotencyRow.state == "in_flight"))
+        self.purge_expired()
+
+    def purge_expired(self) -> None:
+        """Forget keys past the TTL (also done periodically while the server runs)."""
+        with self.database.session() as db:
             db.execute(
                 delete(IdempotencyRow).where(IdempotencyRow.created_at < utcnow() - self.ttl)
             )

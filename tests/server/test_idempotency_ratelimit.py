@@ -123,3 +123,35 @@ def test_rate_limit_answers_429_with_retry_after(make_server):
         assert r.json()["code"] == "RATE_001" and int(r.headers["Retry-After"]) >= 1
         other = c.get("/api/sessions", headers={"X-API-Key": "nope"})
         assert other.status_code == 401
+
+
+def test_keys_expire_after_the_ttl(tmp_path, database_urls):
+    from fastapi.testclient import TestClient
+    from sqlalchemy import func, select
+
+    from evospikenet.server.app import create_app
+    from evospikenet.server.settings import Settings
+    from evospikenet.server.tables import IdempotencyRow
+
+    settings = Settings(
+        data_dir=tmp_path,
+        api_keys=("k",),
+        load_models=False,
+        access_log=False,
+        idempotency_ttl_seconds=0.3,
+        database_url=database_urls(),
+    )
+    app = create_app(settings)
+    headers = {"X-API-Key": "k", "Idempotency-Key": "expiring"}
+    with TestClient(app, headers=headers) as client:
+        first = client.post("/api/sessions", json={"description": "a"})
+        assert client.post("/api/sessions", json={"description": "b"}).status_code == 422
+        time.sleep(0.4)
+        later = client.post("/api/sessions", json={"description": "b"})
+        assert later.status_code == 201
+        assert later.json()["session_id"] != first.json()["session_id"]
+        time.sleep(0.4)
+        state = app.state.server
+        state.idempotency.purge_expired()
+        with state.db.session() as db:
+            assert db.scalar(select(func.count()).select_from(IdempotencyRow)) == 0

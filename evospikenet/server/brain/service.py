@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +27,14 @@ PURGE_INTERVAL = 300.0
 class BrainService:
     """Queue, nodes and notifier of one server; ``wait_for_result`` long-polls."""
 
-    def __init__(self, settings: Settings, database: Database, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        blobs: BlobStore,
+        *,
+        purge_also: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.notifier = PromptNotifier()
         self.queue = PromptQueue(
@@ -34,6 +42,7 @@ class BrainService:
         )
         self.nodes = NodeRegistry(database, offline_after=settings.node_offline_seconds)
         self._janitor: asyncio.Task[None] | None = None
+        self._purge_also = purge_also
         self.closing = False
 
     def begin_shutdown(self) -> None:
@@ -54,12 +63,15 @@ class BrainService:
                 await self._janitor
 
     def janitor_pass(self, *, purge: bool) -> None:
-        """Requeue prompts of offline nodes; optionally delete results past retention."""
+        """Requeue prompts of offline nodes; with ``purge``, delete results past retention
+        (and run ``purge_also``, e.g. expired idempotency keys)."""
         requeued = self.queue.requeue_stale(self.nodes.live_ids())
         if requeued:
             log.warning("requeued %d prompt(s) of offline nodes: %s", len(requeued), requeued)
         if purge:
             self.queue.purge_expired(self.settings.result_retention_seconds)
+            if self._purge_also is not None:
+                self._purge_also()
 
     async def _janitor_loop(self) -> None:
         last_purge = 0.0
