@@ -58,16 +58,27 @@ def test_serve_runs_local_nodes_and_remote_log_reads_their_logs(
         )
         assert server.process is not None
         with EvoSpikeNetAPIClient(server.base_url, api_key=server.api_key) as client:
-            wait_until(lambda: client.get_simulation_status()["active_nodes"] == 4, 60, 0.2)
+
+            def ready() -> bool:
+                nodes = client.get_simulation_status()["nodes"]
+                return sum(n["status"] in ("idle", "busy") for n in nodes) == 4
+
+            wait_until(ready, 90, 0.2)
             status = client.get_simulation_status()
             assert sorted(n["type"] for n in status["nodes"]) == [
                 "auditory", "coordinator", "language", "vision",
             ]  # fmt: skip
-            image = tmp_path / "blue.png"
+            image = tmp_path / "dummy_image.png"
             image.write_bytes(solid_image((10, 10, 240)))
-            accepted = client.submit_prompt(image_path=image)
-            result = client.poll_for_result(accepted["prompt_id"], timeout=60, interval=1)
-            assert result and "dominant colour blue" in result["response"], result
+            # the SDK document's section 5 example, against the embedded default
+            response = client.submit_prompt(
+                prompt="この画像に写っているものは何ですか？", image_path=str(image)
+            )
+            result = client.poll_for_result(prompt_id=response.get("prompt_id"), timeout=120)
+            assert result and result.get("response"), result
+            assert "dominant colour blue" in result["response"]
+            assert "SpikingLM Generated:" in result["response"]
+            assert "model: API session" in result["response"]  # the server's bundled default
 
             log = client.get_remote_log(
                 ssh.user, ssh.host, "~/.ssh/id_rsa", f"{log_dir}/sim_rank_2.log"
