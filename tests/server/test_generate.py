@@ -178,3 +178,31 @@ def test_compatible_concurrent_requests_share_a_batch(tmp_path, tiny, database_u
     assert [r["prompt"] for r in results] == [f"p{i}" for i in range(5)] + ["s", "s"]
     assert results[5] == results[6]  # seeded requests run alone, so they repeat exactly
     assert sum(sizes) == 7 and max(sizes) > 1, sizes
+
+
+def test_fresh_store_serves_the_bundled_default(make_server):
+    from evospikenet.models.serving import models_available
+
+    if not models_available():
+        pytest.skip("the models extra is not installed")
+    live = make_server()
+    with httpx.Client(base_url=live.base_url, headers=live.headers, timeout=60) as c:
+        info = wait_for_model(c)
+        assert info["model"]["bundled_default"] is True
+        session = c.get(f"/api/sessions/{info['model']['session_id']}").json()
+        assert session["description"] == "bundled default model"
+        artifacts = c.get(f"/api/sessions/{session['session_id']}/artifacts").json()
+        assert sorted((a["name"], a["artifact_type"], a["llm_type"]) for a in artifacts) == [
+            ("config.json", "config", "SpikingEvoTextLM"),
+            ("spiking_lm.pth", "model", "SpikingEvoTextLM"),
+            ("spiking_lm_tokenizer.zip", "tokenizer", "SpikingEvoTextLM"),
+        ]
+        out = c.post("/api/generate", json={"prompt": "人工知能とは", "max_length": 20, "seed": 1})
+        assert out.status_code == 200 and out.json()["generated_tokens"] > 0
+    live.restart()  # registered once: a restart does not add a second default session
+    with httpx.Client(base_url=live.base_url, headers=live.headers, timeout=60) as c:
+        wait_for_model(c)
+        defaults = [
+            s for s in c.get("/api/sessions").json() if s["description"] == "bundled default model"
+        ]
+        assert len(defaults) == 1
