@@ -158,3 +158,24 @@ def test_sigterm_shuts_down_gracefully(make_server):
     # uvicorn re-raises the captured SIGTERM after its graceful shutdown, hence -15.
     assert live.stop() in (0, -15)
     assert "Application shutdown complete" in live.read_log()
+
+
+def test_health_reports_a_broken_blob_store_as_unhealthy(make_server):
+    import shutil
+
+    live = make_server(EVOSPIKENET_LOAD_MODELS="false")
+    health = httpx.get(f"{live.base_url}/api/health").json()
+    assert health["components"]["blob_store"]["status"] == "healthy"
+    assert health["status"] == "degraded"  # no model, no node: degraded, not unhealthy
+    tmp = live.data_dir / "tmp"
+    shutil.rmtree(tmp)
+    tmp.write_text("a file where the temp folder should be")  # writes there now fail
+    try:
+        health = httpx.get(f"{live.base_url}/api/health").json()
+        assert health["status"] == "unhealthy"
+        assert health["components"]["blob_store"]["status"] == "unhealthy"
+        assert health["components"]["database"]["status"] == "healthy"
+    finally:
+        tmp.unlink()
+        tmp.mkdir()
+    assert httpx.get(f"{live.base_url}/api/health").json()["status"] == "degraded"
