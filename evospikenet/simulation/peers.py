@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from evospikenet.simulation.topics import NODE_ID_PATTERN
+
 HEARTBEAT_SECONDS = 2.0
 OFFLINE_SECONDS = 5.0
 NODE_STATES = ("starting", "idle", "busy", "offline")
@@ -31,6 +33,8 @@ def heartbeat_fields(message: dict[str, Any]) -> tuple[str, str, int, str, str]:
     state, incarnation = message.get("status"), message.get("incarnation")
     if not isinstance(node_id, str) or not isinstance(role, str) or not isinstance(rank, int):
         raise ValueError("heartbeat needs node_id, type and rank")
+    if not NODE_ID_PATTERN.match(node_id) or not 0 <= rank <= 1023:
+        raise ValueError(f"heartbeat has a malformed node_id {node_id[:80]!r} or rank {rank}")
     if state not in NODE_STATES or not isinstance(incarnation, str):
         raise ValueError(f"heartbeat of {node_id} has a bad status or incarnation")
     return node_id, role, rank, state, incarnation

@@ -168,6 +168,24 @@ def test_corrupt_media_fails_the_prompt_and_the_node_stays(
     assert brain.result(brain.submit(**{kind: good}))["state"] == "completed"
 
 
+def test_two_nodes_of_one_role_share_the_work(brain: Brain) -> None:
+    second = brain.start_node("vision", 5)
+    try:
+        brain.wait_ready(second.node_id)
+        ids = [brain.submit(image=solid_image((20 * i, 60, 90))) for i in range(8)]
+        results = [brain.result(pid) for pid in ids]
+        assert all(r["state"] == "completed" for r in results), results
+
+        def both_worked() -> bool:  # prompts_done arrives with each node's next heartbeat
+            done = {n["id"]: n["prompts_done"] for n in brain.service.nodes.list()}
+            return done["node-vision-5"] > 0 and done["node-vision-2"] > 0
+
+        wait_until(both_worked, 5)
+    finally:
+        second.stop()
+        brain.nodes.pop(second.node_id)
+
+
 def test_bridge_refuses_an_open_non_loopback_endpoint(brain: Brain) -> None:
     with pytest.raises(BridgeError, match="EVOSPIKENET_SIM_KEY"):
         SimulationBridge(brain.service.queue, brain.service.nodes, endpoint="tcp/0.0.0.0:7999")

@@ -71,6 +71,10 @@ def test_peer_goes_offline_after_silence() -> None:
     assert table.online() == []
     with pytest.raises(ValueError):
         table.update({"node_id": "n2", "type": "vision", "rank": "x"})
+    with pytest.raises(ValueError, match="malformed"):
+        table.update({**beat, "node_id": "a/b*"})
+    with pytest.raises(ValueError, match="malformed"):
+        table.update({**beat, "rank": 5000})
 
 
 @pytest.fixture
