@@ -9,6 +9,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evospikenet.server.errors import problem_body
@@ -52,6 +53,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status["code"] = status["code"] or 499  # logged as 499: the client went away
+            access_logger.debug("client disconnected during request %s", request_id)
         except Exception:
             error_logger.exception("unhandled error in request %s", request_id)
             if status["code"] is None:

@@ -148,3 +148,26 @@ def test_streamed_body_over_the_limit_is_413_and_leaves_nothing(make_server):
             files={"file": ("ok", exact)},
         )
         assert r.status_code == 201 and r.json()["size"] == MIB
+
+
+def test_client_gone_mid_upload_leaves_nothing_and_no_error(make_server):
+    live = make_server(EVOSPIKENET_LOAD_MODELS="false")
+    session_id = httpx.post(
+        f"{live.base_url}/api/sessions", json={"description": "gone"}, headers=live.headers
+    ).json()["session_id"]
+    head = _multipart_head(session_id, "goneboundary")
+    sock = socket.create_connection(("127.0.0.1", live.port))
+    sock.sendall(_request_head(live, len(head) + 32 * MIB, "goneboundary") + head)
+    for _ in range(4):
+        sock.sendall(b"\x01" * MIB)
+    sock.close()  # the client goes away mid-body
+    deadline = time.monotonic() + 10
+    while '"status": 499' not in live.read_log():
+        assert time.monotonic() < deadline, live.read_log()[-2000:]
+        time.sleep(0.05)
+    assert list((live.data_dir / "tmp").glob("upload-*")) == []
+    listed = httpx.get(
+        f"{live.base_url}/api/sessions/{session_id}/artifacts", headers=live.headers
+    ).json()
+    assert listed == []
+    assert "unhandled error" not in live.read_log()
