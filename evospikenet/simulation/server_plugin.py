@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import zenoh  # noqa: F401  (missing simulation extra: serve.py sees ModuleNotFoundError here)
+
 from evospikenet.simulation.bridge import SimulationBridge
 from evospikenet.simulation.launcher import LocalNodes, launch_local_nodes
 from evospikenet.simulation.transport import DEFAULT_ENDPOINT
