@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -89,6 +90,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             request, ApiError(422, "VAL_001", "Invalid request.", kind="validation", errors=errors)
         )
 
+    async def on_database_down(request: Request, exc: Exception) -> Response:
+        log.error("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
+        error = ApiError(
+            503,
+            "SYS_002",
+            "The database is unavailable right now; try again shortly.",
+            kind="unavailable",
+            headers={"Retry-After": "5"},
+        )
+        return problem_response(request, error)
+
+    app.add_exception_handler(OperationalError, on_database_down)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)

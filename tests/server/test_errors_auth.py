@@ -179,3 +179,27 @@ def test_health_reports_a_broken_blob_store_as_unhealthy(make_server):
         tmp.unlink()
         tmp.mkdir()
     assert httpx.get(f"{live.base_url}/api/health").json()["status"] == "degraded"
+
+
+def test_database_outage_is_503_with_retry_after(tmp_path, monkeypatch, database_urls):
+    # An outage of the embedded SQLite file cannot be caused on demand; patch one query to fail
+    # the way a lost database connection does.
+    from sqlalchemy.exc import OperationalError
+
+    from evospikenet.server import catalog
+
+    def unavailable(self, limit, cursor):
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(catalog.Catalog, "list_sessions", unavailable)
+    settings = Settings(
+        data_dir=tmp_path,
+        load_models=False,
+        api_keys=("k",),
+        access_log=False,
+        database_url=database_urls(),
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        r = client.get("/api/sessions", headers={"X-API-Key": "k"})
+    assert r.status_code == 503 and r.json()["code"] == "SYS_002"
+    assert r.headers["Retry-After"] == "5" and "refused" not in r.text
