@@ -186,6 +186,7 @@ class SimulationBridge:
     # --- worker thread ------------------------------------------------------------------
 
     def _run(self) -> None:
+        last_tick = 0.0
         while not self._stop.is_set():
             try:
                 kind, message = self._events.get(timeout=TICK_SECONDS)
@@ -198,7 +199,9 @@ class SimulationBridge:
                     self._on_result(message)
                 elif kind == "ack":
                     self._on_ack(message)
-                if self._events.empty():
+                now = time.monotonic()
+                if self._events.empty() or now - last_tick >= TICK_SECONDS:
+                    last_tick = now
                     self._tick()
             except Exception:
                 log.exception("simulation bridge step failed (%s)", kind or "tick")
