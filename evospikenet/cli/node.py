@@ -70,6 +70,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the node until SIGTERM or Ctrl-C."""
     from evospikenet.simulation.runner import API_KEY_ENV, NodeSettings, run_node, sim_key_from_env
+    from evospikenet.simulation.transport import TransportError
 
     if args.max_new_tokens < 1 or args.capacity < 1 or args.max_media_bytes < 1:
         raise SystemExit("--max-new-tokens, --capacity and --max-media-bytes must be positive")
@@ -96,5 +97,5 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         return run_node(settings)
-    except ValueError as exc:
+    except (ValueError, TransportError) as exc:
         raise SystemExit(f"evospikenet node: {exc}") from None

@@ -13,7 +13,7 @@ from evospikenet.simulation.coordinator import Coordinator
 from evospikenet.simulation.media import DEFAULT_MAX_MEDIA_BYTES
 from evospikenet.simulation.messages import Codec
 from evospikenet.simulation.node_base import NodeBase, NodeIdentity
-from evospikenet.simulation.transport import DEFAULT_ENDPOINT
+from evospikenet.simulation.transport import DEFAULT_ENDPOINT, check_endpoint
 
 SIM_KEY_ENV = "EVOSPIKENET_SIM_KEY"
 API_KEY_ENV = "EVOSPIKENET_API_KEY"
@@ -53,6 +53,7 @@ def sim_key_from_env() -> bytes | None:
 def build_node(settings: NodeSettings) -> NodeBase:
     """The node object for ``settings.role``."""
     identity = NodeIdentity.make(settings.role, settings.rank, settings.node_id)
+    check_endpoint(settings.endpoint)
     codec = Codec(settings.sim_key)
     if settings.role == "coordinator":
         return Coordinator(

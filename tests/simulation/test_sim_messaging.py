@@ -140,3 +140,23 @@ def test_vision_node_over_zenoh_with_a_message_key(router: tuple[str, Any], tmp_
     finally:
         assert node.stop() == 0
     _next(beats, lambda m: m.get("status") == "offline", 5)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--role", "vision", "--rank", "5000"], "rank must be within 0..1023"),
+        (["--role", "vision", "--rank", "2", "--connect", "foo"], "must look like tcp/"),
+        (["--role", "vision", "--rank", "2", "--node-id", "a/b"], "node id 'a/b' must be"),
+        (["--role", "motor", "--rank", "2"], "invalid choice: 'motor'"),
+    ],
+)
+def test_node_cli_refuses_bad_settings(args: list[str], message: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "evospikenet", "node", *args],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0 and message in done.stderr, done.stderr
