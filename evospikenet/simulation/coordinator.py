@@ -145,6 +145,9 @@ class Coordinator(NodeBase):
             if current is not None and current.attempt >= attempt:
                 self.publish(topics.ACK, ack)
                 return  # a re-sent copy of a prompt already being worked on
+            if current is not None:  # a newer attempt replaces an older one
+                for task in current.tasks.values():
+                    self._tasks.pop(task.task_id, None)
             try:
                 payloads = role_payloads(prompt)
             except MessageError as exc:
@@ -199,7 +202,8 @@ class Coordinator(NodeBase):
             load: dict[str, int] = {}
             for job in self._jobs.values():
                 for task in job.tasks.values():
-                    if task.node_id is not None and task.role == role:
+                    outstanding = task.node_id is not None and task.role not in job.replies
+                    if outstanding and task.role == role and task.node_id is not None:
                         load[task.node_id] = load.get(task.node_id, 0) + 1
         return min(ready, key=lambda p: (load.get(p.node_id, 0), p.rank))
 
