@@ -160,3 +160,20 @@ def test_node_cli_refuses_bad_settings(args: list[str], message: str) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode != 0 and message in done.stderr, done.stderr
+
+
+def test_node_started_before_the_bridge_waits_and_joins(tmp_path: Path) -> None:
+    endpoint = loopback_endpoint()
+    node = NodeProcess("auditory", 3, endpoint, tmp_path)
+    try:
+        time.sleep(2.0)
+        assert node.alive() and "waiting for the simulation bridge" in node.output()
+        session = open_listening(endpoint)
+        try:
+            beats = _subscribe(session, topics.HEARTBEAT_ALL, Codec())
+            beat = _next(beats, lambda m: m.get("status") == "idle", 20)
+            assert beat["node_id"] == "node-auditory-3"
+        finally:
+            session.close()
+    finally:
+        assert node.stop() == 0
