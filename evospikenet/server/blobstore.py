@@ -123,10 +123,6 @@ class BlobStore:
             raise ValueError("not a sha256 hex digest")
         return self.blob_dir / sha256[:2] / sha256[2:4] / sha256
 
-    def exists(self, sha256: str) -> bool:
-        """True when the blob is stored."""
-        return self.path_for(sha256).is_file()
-
     def writer(self, max_bytes: int | None = None) -> BlobWriter:
         """A new temp-file writer."""
         return BlobWriter(self, max_bytes)

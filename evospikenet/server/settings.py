@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -100,10 +99,6 @@ class Settings:
     def rate_limit_enabled(self) -> bool:
         """True when a per-key rate limit is configured."""
         return self.rate_limit_per_minute > 0
-
-    def replace(self, **changes: object) -> Settings:
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def check_startable(self) -> None:
         """Refuse settings that would expose an open server: no keys on a non-loopback host."""
