@@ -20,17 +20,14 @@ COMMAND_MODULES = ("serve", "node", "train", "client")
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command group registered."""
-    parser = argparse.ArgumentParser(prog="evospikenet", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="evospikenet",
+        description="EvoSpikeNet: serve the API, run simulation nodes, train models, use the API.",
+    )
     parser.add_argument("--version", action="version", version=f"evospikenet {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"evospikenet.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"evospikenet.cli.{name}":
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(f"evospikenet.cli.{name}").register(subparsers)
     return parser
 
 
