@@ -58,6 +58,16 @@ class LoadedModel:
         runs many tiny ops: on a busy 2-core machine 2 threads fell to 29-63 tokens/s where 1
         thread kept 270-360 (see docs/models.md)."""
 
+    def track_spike_rates(self, enabled: bool = True) -> None:
+        """Record each neuron layer's spike rate on the next generations (costs speed)."""
+        with self._lock:
+            self._model.track_spike_rates(enabled)
+
+    def spike_rates(self) -> dict[str, float]:
+        """Spike rate of each neuron layer in the last tracked forward pass."""
+        with self._lock:
+            return dict(self._model.spike_rates())
+
     def generate(
         self,
         prompts: list[str],

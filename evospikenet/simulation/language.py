@@ -134,21 +134,18 @@ class LanguageWorker:
         """Turn the model's spike-rate tracking on or off; False if it has none.
 
         Tracking costs a device sync per layer (about 3x slower generation measured), so it is
-        on for one batch every ``SPIKE_SAMPLE_SECONDS`` only. The model is reached through
-        ``LoadedModel._model`` until serving exposes spike rates (see docs/simulation.md).
+        on for one batch every ``SPIKE_SAMPLE_SECONDS`` only.
         """
-        inner = getattr(model, "_model", None)
-        if inner is None or not hasattr(inner, "track_spike_rates"):
+        if not hasattr(model, "track_spike_rates"):
             return False
-        inner.track_spike_rates(enabled)
+        model.track_spike_rates(enabled)
         return True
 
     @staticmethod
     def _measured_rate(model: Any) -> float | None:
-        inner = getattr(model, "_model", None)
-        if inner is None or not hasattr(inner, "spike_rates"):
+        if not hasattr(model, "spike_rates"):
             return None
-        rates = list(inner.spike_rates().values())
+        rates = list(model.spike_rates().values())
         return round(sum(rates) / len(rates), 4) if rates else None
 
     def process(self, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:

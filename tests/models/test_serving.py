@@ -224,6 +224,17 @@ def test_bundled_default_has_upload_formats_and_generates() -> None:
     assert meta["heldout_bits_per_byte"] < 3.0
 
 
+def test_loaded_model_reports_spike_rates_only_while_tracking() -> None:
+    loaded = load_model_from_files(*bundled_default_files())
+    loaded.generate(["The for statement"], max_new_tokens=2, seed=1)
+    assert loaded.spike_rates() == {}
+    loaded.track_spike_rates(True)
+    loaded.generate(["The for statement"], max_new_tokens=2, seed=1)
+    rates = loaded.spike_rates()
+    assert rates and all(0.0 <= rate <= 1.0 for rate in rates.values())
+    assert 0.0 < sum(rates.values()) / len(rates) < 1.0
+
+
 def test_importing_the_serving_module_does_not_import_torch() -> None:
     code = (
         "import sys, evospikenet.models, evospikenet.models.serving as s, evospikenet.cli.train; "
