@@ -92,7 +92,7 @@ class NodeRow(Base):
     type: Mapped[str] = mapped_column(String(32), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     last_heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    prompts_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    prompts_done: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     spike_rate: Mapped[float | None] = mapped_column(nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
 

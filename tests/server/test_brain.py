@@ -183,6 +183,22 @@ def test_node_status_report_and_offline(app_client):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.type"
 
 
+def test_node_counter_holds_every_json_exact_integer(app_client):
+    client, _ = app_client
+    largest = 2**53 - 1
+    body = {"node_id": "lang-9", "rank": 1, "type": "language", "status": "idle"}
+    r = client.post(
+        "/api/distributed_brain/status", json={**body, "prompts_done": largest}, headers=KEY
+    )
+    assert r.status_code == 200 and r.json()["prompts_done"] == largest
+    nodes = client.get("/api/distributed_brain/status", headers=KEY).json()["nodes"]
+    assert [n["prompts_done"] for n in nodes if n["id"] == "lang-9"] == [largest]
+    r = client.post(
+        "/api/distributed_brain/status", json={**body, "prompts_done": largest + 1}, headers=KEY
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.prompts_done"
+
+
 def test_retention_purges_only_old_finished_prompts(app_client):
     client, state = app_client
     done = client.post("/api/distributed_brain/prompt", json={"prompt": "a"}, headers=KEY).json()[

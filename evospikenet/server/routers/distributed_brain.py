@@ -20,8 +20,6 @@ from evospikenet.server.state import ServerState, server_state
 
 router = APIRouter()
 
-MAX_COUNTER = 2**53 - 1  # the largest integer every JSON reader holds exactly
-
 
 def _decode_media(state: ServerState, body: dict[str, Any], field: str) -> bytes | None:
     text = body.get(field)
@@ -117,8 +115,6 @@ async def report_node_status(request: Request) -> Response:
     state = server_state(request)
     state.contract.parameters("reportNodeStatus", request)
     body = await validated_body(request, state, "NodeReport")
-    if int(body.get("prompts_done", 0)) > MAX_COUNTER:
-        raise validation_error("body.prompts_done", f"must be at most {MAX_COUNTER}")
     node = await run_in_threadpool(
         lambda: state.brain.nodes.report(
             node_id=body["node_id"],
