@@ -77,7 +77,10 @@ serve: $(STAMP)  ## Run the server on 127.0.0.1:8000 with ./.evospikenet.
 	$(BIN)/evospikenet serve --host 127.0.0.1 --port 8000 --data-dir ./.evospikenet
 
 bench: $(STAMP)  ## Run every benchmark script (slow).
-	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f; done
+	for f in benchmarks/bench_*.py; do \
+		case "$$f" in *_common.py|*_support.py) continue;; esac; \
+		echo "== $$f"; $(PY) $$f; \
+	done
 
 clean:  ## Remove caches (keeps .venv).
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis
