@@ -51,12 +51,26 @@ def test_run_api_server_script_serves_and_stops(tmp_path):
         process.wait(30)
 
 
+def _head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from evospikenet.server.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return str(ScriptDirectory.from_config(config).get_current_head())
+
+
+HEAD = _head_revision()
+
+
 def test_migrations_are_applied_at_start(make_server):
     live = make_server(EVOSPIKENET_LOAD_MODELS="false")
     if "DATABASE_URL" in live.env:
         return  # the PostgreSQL run checks the same through the API tests
     with sqlite3.connect(live.data_dir / "evospikenet.db") as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -97,3 +111,34 @@ def test_broken_nodes_file_stops_start_up(tmp_path):
     )
     assert done.returncode == 2
     assert "nodes file" in done.stderr
+
+
+def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from evospikenet.server.db import MIGRATIONS_DIR, make_engine, run_migrations
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO nodes (id, rank, type, status, prompts_done)"
+                " VALUES ('lang-1', 1, 'language', 'idle', 7)"
+            )
+        )
+    run_migrations(engine)
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
+            (HEAD,)
+        ]
+        connection.execute(text("UPDATE nodes SET prompts_done = :n"), {"n": 2**53 - 1})
+        assert connection.execute(text("SELECT id, prompts_done FROM nodes")).all() == [
+            ("lang-1", 2**53 - 1)
+        ]
+    engine.dispose()
