@@ -32,13 +32,16 @@ from ._base_client import (
     shape_error,
     upload_headers,
 )
-from ._client import OCTET_STREAM, _destination, _page_size, _want
 from ._common import (
+    OCTET_STREAM,
     ClientCore,
     check_prompt,
     failed_generation,
     is_final,
+    page_size_for,
+    progress_wanted,
     prompt_fields,
+    resolve_destination,
 )
 from ._config import DEFAULT_MAX_RETRIES, Timeout
 from ._errors import APIStatusError, EvoSpikeNetAPIError, NotFoundError
@@ -358,7 +361,7 @@ class AsyncEvoSpikeNetAPIClient:
 
     async def get_all_sessions(self, *, limit: int | None = None) -> list[Session]:
         """Sessions, newest first: all of them, or the newest ``limit``."""
-        return await _take(self.iter_sessions(page_size=_page_size(limit)), limit)
+        return await _take(self.iter_sessions(page_size=page_size_for(limit)), limit)
 
     async def get_session_artifacts(
         self, session_id: str, *, limit: int | None = None
@@ -369,7 +372,7 @@ class AsyncEvoSpikeNetAPIClient:
         async def pages() -> AsyncIterator[Artifact]:
             cursor: str | None = None
             while True:
-                op = ops.session_artifacts_page(session_id, _page_size(limit), cursor)
+                op = ops.session_artifacts_page(session_id, page_size_for(limit), cursor)
                 page = await self._call(op)
                 for item in page.items:
                     yield item
@@ -398,7 +401,7 @@ class AsyncEvoSpikeNetAPIClient:
             fields["sha256"] = source.sha256
             key = new_idempotency_key()
             url = "/api/artifacts"
-            wanted = _want(progress, self._core.config.progress)
+            wanted = progress_wanted(progress, self._core.config.progress)
             with open_progress(wanted, source.size, f"upload {source.filename}") as bar:
                 body = UploadBody(source, bar)
                 part = (source.filename, cast(IO[bytes], body), OCTET_STREAM)
@@ -463,7 +466,7 @@ class AsyncEvoSpikeNetAPIClient:
             session_id=session_id,
             llm_type=llm_type,
             name=name,
-            page_size=_page_size(limit),
+            page_size=page_size_for(limit),
         )
         return await _take(items, limit)
 
@@ -486,7 +489,7 @@ class AsyncEvoSpikeNetAPIClient:
         progress: bool | None = None,
     ) -> Path:
         """Download an artifact to ``destination_path`` atomically (see the sync client)."""
-        destination = _destination(destination_path)
+        destination = resolve_destination(destination_path)
         if extract:
             with temporary_download(destination.parent) as archive:
                 with FileSink(archive) as sink:
@@ -500,7 +503,7 @@ class AsyncEvoSpikeNetAPIClient:
     async def _download(self, artifact_id: str, sink: Sink, progress: bool | None) -> None:
         aid = ops.check_id("artifact_id", artifact_id)
         url = f"/api/artifacts/{quote(aid)}/download"
-        wanted = _want(progress, self._core.config.progress)
+        wanted = progress_wanted(progress, self._core.config.progress)
         with open_progress(wanted, None, f"download {aid}") as bar:
 
             async def attempt() -> Outcome:

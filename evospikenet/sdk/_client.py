@@ -31,11 +31,15 @@ from ._base_client import (
     upload_headers,
 )
 from ._common import (
+    OCTET_STREAM,
     ClientCore,
     check_prompt,
     failed_generation,
     is_final,
+    page_size_for,
+    progress_wanted,
     prompt_fields,
+    resolve_destination,
 )
 from ._config import DEFAULT_MAX_RETRIES, Timeout
 from ._errors import APIStatusError, EvoSpikeNetAPIError, NotFoundError
@@ -60,8 +64,6 @@ from ._types import (
 )
 
 __all__ = ["EvoSpikeNetAPIClient"]
-
-OCTET_STREAM = "application/octet-stream"
 
 T = TypeVar("T")
 
@@ -358,7 +360,7 @@ class EvoSpikeNetAPIClient:
 
     def get_all_sessions(self, *, limit: int | None = None) -> list[Session]:
         """Sessions, newest first: all of them, or the newest ``limit``."""
-        return _take(self.iter_sessions(page_size=_page_size(limit)), limit)
+        return _take(self.iter_sessions(page_size=page_size_for(limit)), limit)
 
     def get_session_artifacts(self, session_id: str, *, limit: int | None = None) -> list[Artifact]:
         """A session's artifacts, newest first: all of them, or the newest ``limit``."""
@@ -367,7 +369,9 @@ class EvoSpikeNetAPIClient:
         def pages() -> Iterator[Artifact]:
             cursor: str | None = None
             while True:
-                page = self._call(ops.session_artifacts_page(session_id, _page_size(limit), cursor))
+                page = self._call(
+                    ops.session_artifacts_page(session_id, page_size_for(limit), cursor)
+                )
                 yield from page.items
                 if page.next_cursor is None:
                     return
@@ -401,7 +405,7 @@ class EvoSpikeNetAPIClient:
             key = new_idempotency_key()
             url = "/api/artifacts"
             with open_progress(
-                _want(progress, self._core.config.progress),
+                progress_wanted(progress, self._core.config.progress),
                 source.size,
                 f"upload {source.filename}",
             ) as bar:
@@ -475,7 +479,7 @@ class EvoSpikeNetAPIClient:
             session_id=session_id,
             llm_type=llm_type,
             name=name,
-            page_size=_page_size(limit),
+            page_size=page_size_for(limit),
         )
         return _take(items, limit)
 
@@ -505,7 +509,7 @@ class EvoSpikeNetAPIClient:
         stays untouched). A dropped connection resumes where it stopped. With ``extract``,
         a zip artifact (e.g. a tokenizer) is unpacked into the folder ``destination_path``.
         """
-        destination = _destination(destination_path)
+        destination = resolve_destination(destination_path)
         if extract:
             with temporary_download(destination.parent) as archive:
                 with FileSink(archive) as sink:
@@ -519,7 +523,7 @@ class EvoSpikeNetAPIClient:
     def _download(self, artifact_id: str, sink: Sink, progress: bool | None) -> None:
         aid = ops.check_id("artifact_id", artifact_id)
         url = f"/api/artifacts/{quote(aid)}/download"
-        wanted = _want(progress, self._core.config.progress)
+        wanted = progress_wanted(progress, self._core.config.progress)
         with open_progress(wanted, None, f"download {aid}") as bar:
 
             def attempt() -> Outcome:
@@ -554,14 +558,6 @@ class EvoSpikeNetAPIClient:
         self._core.stats.reset()
 
 
-def _want(progress: bool | None, default: bool | None) -> bool | None:
-    return progress if progress is not None else default
-
-
-def _page_size(limit: int | None) -> int | None:
-    return min(limit, 500) if limit is not None else None
-
-
 def _take(items: Iterator[T], limit: int | None) -> list[T]:
     result: list[T] = []
     for item in items:
@@ -569,9 +565,3 @@ def _take(items: Iterator[T], limit: int | None) -> list[T]:
             break
         result.append(item)
     return result
-
-
-def _destination(path: object) -> Path:
-    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
-        raise ValueError("destination_path: expected a file path")
-    return Path(os.fspath(path)).expanduser().absolute()

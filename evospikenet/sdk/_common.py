@@ -176,3 +176,25 @@ def failed_generation(prompt: str, error: Exception) -> FailedGeneration:
 def is_final(error: Exception) -> bool:
     """True when repeating the call cannot help (a client error the server will repeat)."""
     return isinstance(error, APIStatusError) and error.status_code in _FINAL_STATUSES
+
+
+OCTET_STREAM = "application/octet-stream"
+MAX_PAGE_SIZE = 500
+"""The contract's largest ``limit`` of a list operation."""
+
+
+def progress_wanted(progress: bool | None, default: bool | None) -> bool | None:
+    """A call's ``progress`` argument, else the client's default."""
+    return progress if progress is not None else default
+
+
+def page_size_for(limit: int | None) -> int | None:
+    """The page size to ask for when at most ``limit`` items are wanted."""
+    return min(limit, MAX_PAGE_SIZE) if limit is not None else None
+
+
+def resolve_destination(path: object) -> Path:
+    """``destination_path`` as an absolute path; ValueError unless it is a non-empty path."""
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise ValueError("destination_path: expected a file path")
+    return Path(os.fspath(path)).expanduser().absolute()
