@@ -55,6 +55,36 @@ def split_heldout(text: str) -> tuple[str, str]:
     return text[:cut], text[cut:].strip("\n")
 
 
+def upload_artifacts(
+    artifacts: Any, *, base_url: str | None = None, description: str | None = None
+) -> str:
+    """Upload config, tokenizer and weights under one new session; returns the session id.
+
+    The model goes last: a server that picks the newest session with a model then finds its
+    config and tokenizer already there. The client is closed when done.
+    """
+    from evospikenet.sdk import EvoSpikeNetAPIClient
+
+    summary = description or (
+        "evospikenet train: SpikingEvoTextLM, "
+        f"{artifacts.metadata.get('heldout_bits_per_byte', '?')} bits/byte held out"
+    )
+    uploads = (
+        ("config", artifacts.config_path),
+        ("tokenizer", artifacts.tokenizer_path),
+        ("model", artifacts.weights_path),
+    )
+    options = {"base_url": base_url} if base_url else {}
+    with EvoSpikeNetAPIClient(**options) as client:
+        session_id = str(client.create_log_session(summary)["session_id"])
+        for artifact_type, path in uploads:
+            with path.open("rb") as handle:
+                client.upload_artifact(
+                    session_id, artifact_type, path.name, handle, llm_type="SpikingEvoTextLM"
+                )
+    return session_id
+
+
 def _fail(message: str) -> int:
     print(f"evospikenet train: error: {message}", file=sys.stderr)
     return 2
@@ -75,7 +105,7 @@ def handle_train(args: argparse.Namespace) -> int:
     if not text.strip():
         return _fail(f"--text {args.text}: the file is empty")
     try:
-        from evospikenet.models.recipe import train_and_save, upload_artifacts
+        from evospikenet.models.recipe import train_and_save
     except ImportError as exc:
         return _fail(f"the model extra is missing ({exc}); pip install 'evospikenet[models]'")
 

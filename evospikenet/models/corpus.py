@@ -67,6 +67,27 @@ def stdlib_docstrings(min_chars: int = 80) -> list[str]:
     return list(dict.fromkeys(docs))
 
 
+def paragraphs_of_folder(folder: Path, pattern: str = "*.txt") -> list[str]:
+    """The paragraphs (blocks separated by blank lines) of every UTF-8 text file in ``folder``,
+    files in name order: each paragraph is one document."""
+    docs: list[str] = []
+    for path in sorted(folder.glob(pattern)):
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        docs.extend(block.strip() for block in text.split("\n\n") if block.strip())
+    return docs
+
+
+def split_documents(documents: list[str], heldout_every: int = 20) -> Corpus:
+    """Hold out a document when its CRC32 is 0 modulo ``heldout_every``: a stable split that
+    does not depend on document order."""
+    train: list[str] = []
+    heldout: list[str] = []
+    for doc in documents:
+        is_heldout = zlib.crc32(doc.encode("utf-8")) % heldout_every == 0
+        (heldout if is_heldout else train).append(doc)
+    return Corpus(train=train, heldout=heldout)
+
+
 def python_corpus(heldout_every: int = 20, max_train_bytes: int | None = None) -> Corpus:
     """pydoc topics plus stdlib docstrings; a document is held out if its CRC32 hashes to 0
     modulo ``heldout_every`` (a stable split that does not depend on document order)."""

@@ -24,6 +24,8 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "spiking_lm.pth"
 TOKENIZER_NAME = "spiking_lm_tokenizer.zip"
 METADATA_NAME = "training.json"
+CHECKPOINT_NAME = "checkpoint.pt"
+WORK_TOKENIZER_NAME = "tokenizer.json"
 
 DEFAULT_ARCHITECTURE: dict[str, Any] = {
     "d_model": 128,
@@ -55,6 +57,22 @@ def encode_documents(tokenizer: Any, documents: list[str]) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
+def _work_tokenizer(work_dir: Path | None, train_docs: list[str], vocab_size: int) -> Any:
+    """The run's tokenizer: reused from ``work_dir`` when a resumed run saved one, else trained."""
+    from tokenizers import Tokenizer
+
+    saved = work_dir / WORK_TOKENIZER_NAME if work_dir is not None else None
+    if saved is not None and saved.exists():
+        return Tokenizer.from_file(str(saved))
+    tokenizer = train_bpe_tokenizer(train_docs, vocab_size=vocab_size)
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        tmp = saved.with_name(saved.name + ".tmp")
+        tokenizer.save(str(tmp))
+        tmp.replace(saved)
+    return tokenizer
+
+
 def train_and_save(
     train_docs: list[str],
     heldout_docs: list[str],
@@ -68,17 +86,21 @@ def train_and_save(
     learning_rate: float = 1e-2,
     seed: int = 0,
     progress: bool = True,
+    work_dir: Path | None = None,
+    checkpoint_every: float = 300.0,
 ) -> TrainedArtifacts:
     """Train a tokenizer and a SpikingEvoTextLM on ``train_docs``; write the artifacts.
 
     Held-out bits per byte are measured on ``heldout_docs`` joined by blank lines (skipped if
-    there are none).
+    there are none). With ``work_dir`` the run is resumable: the tokenizer is kept there
+    (``tokenizer.json``, reused when present) and so is a training checkpoint written every
+    ``checkpoint_every`` seconds; the same call after a kill continues where it stopped.
     """
     if not train_docs:
         raise ValueError("train_docs is empty: nothing to train on")
     torch.manual_seed(seed)
     started = time.perf_counter()
-    tokenizer = train_bpe_tokenizer(train_docs, vocab_size=vocab_size)
+    tokenizer = _work_tokenizer(work_dir, train_docs, vocab_size)
     tokenizer_seconds = time.perf_counter() - started
     train_ids = encode_documents(tokenizer, train_docs)
     arch = {**DEFAULT_ARCHITECTURE, **(architecture or {})}
@@ -97,6 +119,8 @@ def train_and_save(
         learning_rate=learning_rate,
         seed=seed,
         progress=progress,
+        checkpoint=work_dir / CHECKPOINT_NAME if work_dir is not None else None,
+        checkpoint_every=checkpoint_every,
     )
     metadata: dict[str, Any] = {
         "llm_type": "SpikingEvoTextLM",
@@ -137,30 +161,3 @@ def train_and_save(
     )
     (out_dir / METADATA_NAME).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return TrainedArtifacts(config_path, weights_path, tokenizer_path, metadata)
-
-
-def upload_artifacts(
-    artifacts: TrainedArtifacts, *, base_url: str | None = None, description: str | None = None
-) -> str:
-    """Upload config, weights and tokenizer under one new session via the SDK; the session id."""
-    from evospikenet.sdk import EvoSpikeNetAPIClient
-
-    client = EvoSpikeNetAPIClient(base_url=base_url) if base_url else EvoSpikeNetAPIClient()
-    summary = description or (
-        f"evospikenet train: SpikingEvoTextLM, "
-        f"{artifacts.metadata.get('heldout_bits_per_byte', '?')} bits/byte held out"
-    )
-    session_id = str(client.create_log_session(summary)["session_id"])
-    # The model goes last: a server that picks the newest session with a model then finds
-    # its config and tokenizer already there.
-    uploads = (
-        ("config", artifacts.config_path),
-        ("tokenizer", artifacts.tokenizer_path),
-        ("model", artifacts.weights_path),
-    )
-    for artifact_type, path in uploads:
-        with path.open("rb") as handle:
-            client.upload_artifact(
-                session_id, artifact_type, path.name, handle, llm_type="SpikingEvoTextLM"
-            )
-    return session_id

@@ -7,9 +7,11 @@ the cosine runs on elapsed time, so a run of N minutes always ends at the low le
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -64,6 +66,8 @@ def train_lm(
     progress: bool = True,
     on_step: Callable[[int, float, float], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    checkpoint: Path | None = None,
+    checkpoint_every: float = 300.0,
 ) -> TrainingReport:
     """Train ``model`` (its ``forward(ids) -> logits``) on a 1-D tensor of token ids.
 
@@ -71,6 +75,11 @@ def train_lm(
     (at least one must be given). ``on_step(step, elapsed, loss)`` is called after each step.
     ``clock`` measures the budget: wall time by default; ``time.process_time`` gives every run
     the same CPU time on a machine shared with other work.
+
+    With ``checkpoint``, the model, optimizer, step, elapsed budget and sampler state are saved
+    there atomically every ``checkpoint_every`` seconds and at the end; a run that finds the file
+    resumes from it, so a killed run loses at most ``checkpoint_every`` seconds of work and the
+    budget counts the time already spent.
     """
     if seconds is None and steps is None:
         raise ValueError("give a budget: seconds or steps")
@@ -92,11 +101,18 @@ def train_lm(
         lr=learning_rate,
         betas=(0.9, 0.98),
     )
-    bar = _progress_bar(progress, seconds, steps)
-    model.train()
-    started = clock()
     step, losses, history = 0, [], []
     elapsed = 0.0
+    if checkpoint is not None and checkpoint.exists():
+        state = load_training_state(checkpoint, model, optimizer, generator)
+        step, elapsed = state["step"], state["elapsed"]
+        losses, history = state["losses"], state["history"]
+    bar = _progress_bar(progress, seconds, steps)
+    if bar is not None and elapsed:
+        bar.update(min(elapsed, bar.total) if seconds else step)
+    model.train()
+    started = clock() - elapsed
+    saved_at = elapsed
     while True:
         fraction = max(elapsed / seconds if seconds else 0.0, step / steps if steps else 0.0)
         lr = _learning_rate(learning_rate, step, warmup_steps, fraction)
@@ -122,7 +138,13 @@ def train_lm(
         history.append((elapsed, step, value))
         if on_step is not None:
             on_step(step, elapsed, value)
-        if (seconds is not None and elapsed >= seconds) or (steps is not None and step >= steps):
+        done = (seconds is not None and elapsed >= seconds) or (steps is not None and step >= steps)
+        if checkpoint is not None and (done or elapsed - saved_at >= checkpoint_every):
+            save_training_state(
+                checkpoint, model, optimizer, generator, step, elapsed, losses, history
+            )
+            saved_at = elapsed
+        if done:
             break
     if bar is not None:
         bar.close()
@@ -135,6 +157,51 @@ def train_lm(
         final_loss=sum(tail) / len(tail),
         history=history,
     )
+
+
+def save_training_state(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    step: int,
+    elapsed: float,
+    losses: list[float],
+    history: list[tuple[float, int, float]],
+) -> None:
+    """Write a resumable training checkpoint atomically (temp file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "step": step,
+        "elapsed": elapsed,
+        "losses": losses[-20:],
+        "history": history[-2000:],
+    }
+    with tmp.open("wb") as handle:
+        torch.save(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def load_training_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> dict[str, Any]:
+    """Restore a checkpoint written by :func:`save_training_state` into the given objects."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    return {
+        "step": int(state["step"]),
+        "elapsed": float(state["elapsed"]),
+        "losses": [float(x) for x in state["losses"]],
+        "history": [(float(a), int(b), float(c)) for a, b, c in state["history"]],
+    }
 
 
 def _progress_bar(enabled: bool, seconds: float | None, steps: int | None) -> Any:

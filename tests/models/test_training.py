@@ -34,6 +34,49 @@ def test_training_learns_a_repeating_sequence() -> None:
     assert not model.training
 
 
+def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
+    ids = torch.arange(16).repeat(40)
+    torch.manual_seed(0)
+    straight = tiny_model(vocab_size=16, context_length=16)
+    train_lm(straight, ids, steps=8, batch_size=4, progress=False)
+
+    checkpoint = tmp_path / "work" / "checkpoint.pt"
+
+    def killed_after_five(step: int, elapsed: float, loss: float) -> None:
+        if step == 5:
+            raise KeyboardInterrupt
+
+    torch.manual_seed(0)  # the same initial weights as the straight run
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(
+            tiny_model(vocab_size=16, context_length=16),
+            ids,
+            steps=8,
+            batch_size=4,
+            progress=False,
+            checkpoint=checkpoint,
+            checkpoint_every=0,
+            on_step=killed_after_five,
+        )
+    assert checkpoint.exists() and not checkpoint.with_name("checkpoint.pt.tmp").exists()
+    fresh = tiny_model(vocab_size=16, context_length=16)  # a new process: new weights
+    second = train_lm(fresh, ids, steps=8, batch_size=4, progress=False, checkpoint=checkpoint)
+    assert second.steps == 8
+    for name, value in straight.state_dict().items():
+        assert torch.allclose(value.float(), fresh.state_dict()[name].float(), atol=1e-5), name
+
+
+def test_a_resumed_time_budget_counts_the_time_already_spent(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "checkpoint.pt"
+    ids = torch.randint(0, 64, (200,))
+    train_lm(tiny_model(context_length=8), ids, seconds=0.4, progress=False, checkpoint=checkpoint)
+    report = train_lm(
+        tiny_model(context_length=8), ids, seconds=0.8, progress=False, checkpoint=checkpoint
+    )
+    assert 0.8 <= report.seconds < 5.0
+    assert report.steps > 1
+
+
 def test_time_budget_stops_the_run() -> None:
     model = tiny_model(context_length=8)
     report = train_lm(model, torch.randint(0, 64, (200,)), seconds=0.5, progress=False)
