@@ -2,61 +2,45 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from fastapi import Request
 
+from evospikenet.server.caller import API_KEY_HEADER, identify
 from evospikenet.server.errors import ApiError
 from evospikenet.server.ratelimit import retry_after_header
 from evospikenet.server.state import ServerState, server_state
 
-ANONYMOUS = "anonymous"
-
-
-def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
-    presented = candidate.encode()
-    found = False
-    for key in keys:  # compare against every key, in constant time each
-        found |= hmac.compare_digest(presented, key.encode())
-    return found
-
-
-def identity_of(key: str) -> str:
-    """A stable, non-secret name for a key (used to scope idempotency and rate limits)."""
-    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:32]
-
 
 def authenticate(request: Request, state: ServerState, *, node_keys_ok: bool) -> str:
-    """The caller's identity; raises 401 for a missing or wrong key, 403 for a node key used
-    where only API keys may go. Open servers (no keys configured) answer everyone."""
+    """The caller's identity; raises 401 for a missing, wrong or repeated key, 403 for a node
+    key used where only API keys may go. Open servers (no keys configured) answer everyone."""
     settings = state.settings
-    if not settings.auth_enabled and not settings.node_keys:
-        return ANONYMOUS
-    presented = request.headers.get("x-api-key")
-    if presented is None or presented == "":
-        if not settings.auth_enabled:
-            return ANONYMOUS
+    caller = identify(request.scope["headers"], settings.api_keys, settings.node_keys)
+    if caller.kind == "missing":
         raise ApiError(
             401,
             "AUTH_001",
-            "The X-API-Key header is missing; send one of the server's EVOSPIKENET_API_KEYS.",
+            f"The {API_KEY_HEADER} header is missing; send one of the server's "
+            "EVOSPIKENET_API_KEYS.",
             kind="unauthorized",
         )
-    if settings.auth_enabled and key_matches(presented, settings.api_keys):
-        return identity_of(presented)
-    if settings.node_keys and key_matches(presented, settings.node_keys):
-        if node_keys_ok:
-            return "node:" + identity_of(presented)
+    if caller.kind == "duplicate":
+        raise ApiError(
+            401,
+            "AUTH_002",
+            f"The {API_KEY_HEADER} header was sent {caller.key_count} times; send it once.",
+            kind="unauthorized",
+        )
+    if caller.kind == "invalid":
+        raise ApiError(401, "AUTH_002", f"The {API_KEY_HEADER} is not valid.", kind="unauthorized")
+    if caller.kind == "node_key" and not node_keys_ok:
         raise ApiError(
             403,
             "AUTH_003",
             "This key is a node key; it may only report node status.",
             kind="forbidden",
         )
-    if not settings.auth_enabled:
-        return ANONYMOUS
-    raise ApiError(401, "AUTH_002", "The X-API-Key is not valid.", kind="unauthorized")
+    assert caller.identity is not None
+    return caller.identity
 
 
 def _rate_limit(state: ServerState, identity: str) -> None:

@@ -2,8 +2,9 @@
 response; the same key with another body → 422 ``IDEM_001``; a key whose first request is still
 running → 409 ``IDEM_002`` (with Retry-After), chosen over waiting so no request hangs.
 
-Keys are scoped by the caller's identity (the API key's hash). The body's fingerprint covers
-method, path and bytes, hashed while the body streams to the handler (uploads are not buffered).
+Keys are scoped by the caller's identity (``caller.identify``, the answer auth gives too). The
+body's fingerprint covers method, path and bytes, hashed while the body streams to the handler
+(uploads are not buffered). A request carrying the header twice is refused with 422.
 Only 2xx answers are stored; any other outcome forgets the key so the client may retry.
 """
 
@@ -21,12 +22,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from evospikenet.server.auth import ANONYMOUS, identity_of, key_matches
+from evospikenet.server.caller import identify
 from evospikenet.server.db import Database, as_utc, utcnow
 from evospikenet.server.errors import ApiError, problem_response
+from evospikenet.server.spec import spec_node
 from evospikenet.server.tables import IdempotencyRow
 
-_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
+KEY_PATTERN: str = spec_node("components", "parameters", "IdempotencyKey", "schema", "pattern")
+"""The contract's ``Idempotency-Key`` pattern; keys that do not match it are left to the
+handler, whose parameter check answers 422."""
+_KEY = re.compile(KEY_PATTERN)
 MAX_STORED_BODY = 1024 * 1024
 _REPLAYED_HEADERS = {"content-type", "location", "x-next-cursor", "link", "retry-after"}
 
@@ -118,18 +123,6 @@ def _fingerprint_start(method: str, path: str) -> Any:
     return digest
 
 
-def _identity(scope: Scope, api_keys: tuple[str, ...], node_keys: tuple[str, ...]) -> str | None:
-    headers = dict((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-    presented = headers.get("x-api-key")
-    if not api_keys and not node_keys:
-        return ANONYMOUS
-    if presented and (key_matches(presented, api_keys) or key_matches(presented, node_keys)):
-        return identity_of(presented)
-    if not api_keys and not presented:
-        return ANONYMOUS
-    return None  # not authenticated: let the handler answer 401
-
-
 class IdempotencyMiddleware:
     """Applies the Idempotency-Key rules to POST requests."""
 
@@ -140,16 +133,29 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        key = None
-        for name, value in scope["headers"]:
-            if name == b"idempotency-key":
-                key = value.decode("latin-1")
+        keys = [v.decode("latin-1") for k, v in scope["headers"] if k == b"idempotency-key"]
+        if len(keys) > 1:
+            problem = f"was sent {len(keys)} times; send it once"
+            error = ApiError(
+                422,
+                "VAL_001",
+                f"Invalid request: header.Idempotency-Key: {problem}",
+                kind="validation",
+                errors=[
+                    {"field": "header.Idempotency-Key", "message": problem, "type": "duplicate"}
+                ],
+            )
+            await problem_response(Request(scope), error)(scope, receive, send)
+            return
+        key = keys[0] if keys else None
         if key is None or not _KEY.match(key):
             await self.app(scope, receive, send)  # absent, or invalid: the handler says 422
             return
         state = scope["app"].state.server
-        identity = _identity(scope, state.settings.api_keys, state.settings.node_keys)
-        if identity is None:
+        identity = identify(
+            scope["headers"], state.settings.api_keys, state.settings.node_keys
+        ).identity
+        if identity is None:  # not authenticated: the handler answers 401
             await self.app(scope, receive, send)
             return
         store: IdempotencyStore = state.idempotency

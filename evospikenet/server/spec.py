@@ -44,3 +44,15 @@ def spec_operations(spec: dict[str, Any] | None = None) -> set[tuple[str, str]]:
         for method in item
         if method in methods
     }
+
+
+def spec_node(*path: str) -> Any:
+    """The contract's value at ``path`` (e.g. ``"components", "schemas", "Limits"``), for
+    constants the server must not repeat by hand. A missing path raises ``KeyError`` naming it."""
+    node: Any = load_spec()
+    for depth, part in enumerate(path):
+        try:
+            node = node[part]
+        except (KeyError, TypeError):
+            raise KeyError(f"the OpenAPI document has no {'/'.join(path[: depth + 1])}") from None
+    return node
