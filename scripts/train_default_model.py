@@ -46,7 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab-size", type=int, default=4096)
     parser.add_argument("--ja-repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="instead, train the same-size non-spiking baseline on the same data and tokenizer "
+        "for the same budget in CPU seconds, and write its bits/byte to WORK_DIR/baseline.json",
+    )
     args = parser.parse_args(argv)
+    if args.baseline:
+        return train_baseline(args)
 
     sys.path.insert(0, str(REPO))
     import torch
@@ -117,6 +125,69 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     print(json.dumps(metadata, indent=2, ensure_ascii=False), flush=True)
+    return 0
+
+
+def train_baseline(args: argparse.Namespace) -> int:
+    """The yardstick: BaselineTextLM on the spiking run's corpus and tokenizer, same budget."""
+    sys.path.insert(0, str(REPO))
+    import torch
+    from tokenizers import Tokenizer
+
+    from evospikenet.models.baseline import BaselineTextLM
+    from evospikenet.models.corpus import paragraphs_of_folder, python_corpus, split_documents
+    from evospikenet.models.recipe import DEFAULT_ARCHITECTURE, encode_documents
+    from evospikenet.models.training import bits_per_byte, train_lm
+
+    tokenizer_path = args.work_dir / "tokenizer.json"
+    if not tokenizer_path.exists():
+        print(f"{tokenizer_path} is missing: start the spiking run first", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    english = python_corpus()
+    japanese = split_documents(paragraphs_of_folder(JAPANESE_TEXT))
+    train_ids = encode_documents(tokenizer, english.train + japanese.train * args.ja_repeat)
+    arch = DEFAULT_ARCHITECTURE
+    model = BaselineTextLM(
+        tokenizer.get_vocab_size(),
+        arch["d_model"],
+        arch["n_heads"],
+        arch["num_transformer_blocks"],
+        context_length=arch["context_length"],
+    )
+    report = train_lm(
+        model,
+        train_ids,
+        seconds=args.minutes * 60,
+        learning_rate=3e-3,
+        seed=args.seed,
+        clock=time.process_time,
+        checkpoint=args.work_dir / "baseline-checkpoint.pt",
+        checkpoint_every=args.checkpoint_minutes * 60,
+    )
+    result: dict[str, object] = {
+        "model": "BaselineTextLM",
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "budget": f"{args.minutes} CPU minutes, {args.threads} thread(s)",
+        "training_steps": report.steps,
+        "training_tokens_seen": report.tokens,
+    }
+    docs = {
+        "all": english.heldout + japanese.heldout,
+        "english": english.heldout,
+        "japanese": japanese.heldout,
+    }
+    for name, group in docs.items():
+        text = "\n\n".join(group)
+        ids = torch.tensor(tokenizer.encode(text).ids, dtype=torch.long)
+        bpb = bits_per_byte(
+            model, ids, len(text.encode("utf-8")), context_length=arch["context_length"]
+        )
+        result[f"heldout_bits_per_byte_{name}"] = round(bpb, 4)
+    (args.work_dir / "baseline.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2), flush=True)
     return 0
 
 
