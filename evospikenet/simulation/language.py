@@ -13,11 +13,13 @@ from evospikenet.simulation.model_source import ApiModelSource, ModelFiles, Mode
 log = logging.getLogger("evospikenet.simulation.language")
 
 MODEL_RETRY_SECONDS = 2.0
+MODEL_WAIT_SECONDS = 30.0  # how long a start-up waits for a server that is loading its model
 SPIKE_SAMPLE_SECONDS = 10.0
 
 
 class LanguageWorker:
-    """Loads the model (from the API, else the bundled default) and generates text."""
+    """Loads the model (the one the API server serves, else the bundled default) and
+    generates text."""
 
     def __init__(
         self,
@@ -45,14 +47,14 @@ class LanguageWorker:
         self.max_batch = max_batch
         self.model: Any = None
         self.model_origin = "not loaded"
-        self.model_artifact_id: str | None = None
+        self.model_artifact_ids: tuple[str, str, str] | None = None
         self.load_error: str | None = None
         self._rate: float | None = None
         self._measured_at = -SPIKE_SAMPLE_SECONDS
 
-    def _files(self, stop: threading.Event) -> ModelFiles | None:
-        """``model_dir``'s files, else the API's newest model (waiting while the API is
-        unreachable), else None."""
+    def _files(self, stop: threading.Event) -> tuple[ModelFiles | None, str]:
+        """``model_dir``'s files, else the model the API server serves (waiting while the API
+        is unreachable or still loading its model), else None and the reason."""
         if self.model_dir is not None:
             folder = Path(self.model_dir)
             return ModelFiles(
@@ -60,25 +62,31 @@ class LanguageWorker:
                 folder / "spiking_lm.pth",
                 folder / "spiking_lm_tokenizer.zip",
                 f"local folder {folder}",
-            )
+            ), ""
         if not self.api_url:
-            return None
-        source = ApiModelSource(self.api_url, self.api_key, self.cache_dir)
-        warned = False
-        try:
+            return None, "no --api-url"
+        warned: set[str] = set()
+        started = time.monotonic()
+        with ApiModelSource(self.api_url, self.api_key, self.cache_dir) as source:
             while not stop.is_set():
                 try:
-                    return source.fetch()
+                    served = source.served()
+                    if served.artifact_ids is not None:
+                        return source.files_for(served), ""
+                    if served.error is not None:
+                        return None, f"the server serves no model: {served.error}"
+                    if time.monotonic() - started >= MODEL_WAIT_SECONDS:
+                        return None, f"the server loaded no model within {MODEL_WAIT_SECONDS} s"
+                    reason = "the server is still loading its model"
                 except ModelSourceError as exc:
                     if exc.permanent:
                         raise
-                    if not warned:
-                        log.warning("cannot get the model from the API yet (%s); retrying", exc)
-                        warned = True
-                    stop.wait(MODEL_RETRY_SECONDS)
-            return None
-        finally:
-            source.close()
+                    reason = f"cannot get the model from the API yet ({exc})"
+                if reason not in warned:
+                    log.warning("%s; retrying", reason)
+                    warned.add(reason)
+                stop.wait(MODEL_RETRY_SECONDS)
+        return None, "stopped"
 
     def prepare(self, stop: threading.Event) -> None:
         """Load the model; on failure the node stays up and fails text tasks with the reason."""
@@ -89,16 +97,15 @@ class LanguageWorker:
         )
 
         try:
-            files = self._files(stop)
+            files, reason = self._files(stop)
             if stop.is_set():
                 return
             if files is None:
                 config, weights, tokenizer = bundled_default_files()
-                reason = "no --api-url" if not self.api_url else "the API has no model session"
                 files = ModelFiles(config, weights, tokenizer, f"bundled default ({reason})")
             self.model = load_model_from_files(files.config, files.weights, files.tokenizer)
             self.model_origin = files.origin
-            self.model_artifact_id = files.model_artifact_id
+            self.model_artifact_ids = files.artifact_ids
             log.info("language model loaded from %s", self.model_origin)
         except (ModelLoadError, ModelSourceError, OSError) as exc:
             self.load_error = f"the language node has no model: {exc}"
@@ -109,24 +116,23 @@ class LanguageWorker:
             ).start()
 
     def _refresh_loop(self, stop: threading.Event) -> None:
-        """Every ``refresh_seconds``, load the API's newest model if it is not the one served."""
+        """Every ``refresh_seconds``, load the model the server serves if it is not the one
+        loaded here (a server that serves none leaves the node's model as it is)."""
         from evospikenet.models.serving import ModelLoadError, load_model_from_files
 
         assert self.api_url is not None
         while not stop.wait(self.refresh_seconds):
-            source = ApiModelSource(self.api_url, self.api_key, self.cache_dir)
             try:
-                files = source.fetch(unless_model=self.model_artifact_id)
+                with ApiModelSource(self.api_url, self.api_key, self.cache_dir) as source:
+                    files = source.fetch(unless=self.model_artifact_ids)
                 if files is None:
                     continue
                 model = load_model_from_files(files.config, files.weights, files.tokenizer)
             except (ModelLoadError, ModelSourceError, OSError) as exc:
                 log.warning("could not refresh the language model: %s", exc)
                 continue
-            finally:
-                source.close()
             self.model, self.model_origin = model, files.origin
-            self.model_artifact_id, self.load_error = files.model_artifact_id, None
+            self.model_artifact_ids, self.load_error = files.artifact_ids, None
             self._measured_at = -SPIKE_SAMPLE_SECONDS
             log.info("language model reloaded from %s", self.model_origin)
 

@@ -1,8 +1,13 @@
-"""Where the language node gets its model: the API server's newest complete model session.
+"""Where the language node gets its model: the very model the API server serves.
 
-A complete session holds a ``model``, a ``config`` and a ``tokenizer`` artifact, all with
-``llm_type="SpikingEvoTextLM"``. Files are downloaded through the HTTP API, checked against the
-sha256 the server lists, and cached by digest, so a restart does not download them again.
+The node asks the server (``get_server_info``, through :class:`evospikenet.sdk.
+EvoSpikeNetAPIClient`) which model it serves, ``model.artifact_ids`` (config, model,
+tokenizer), and loads those three artifacts. So node and server answer with the same model:
+a newer upload that the server could not load is not picked up by the node either.
+
+Files live in a content-addressed cache, ``<cache_dir>/<sha256>``: a file is verified against
+its digest on every use and written atomically (temp file, verify, rename), so an unchanged
+model is never downloaded again and a torn or corrupt file is never loaded.
 """
 
 from __future__ import annotations
@@ -10,17 +15,28 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
+import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import httpx
+from evospikenet.sdk import (
+    APIResponseValidationError,
+    APIStatusError,
+    EvoSpikeNetAPIClient,
+    EvoSpikeNetAPIError,
+)
 
 log = logging.getLogger("evospikenet.simulation.model_source")
 
-LLM_TYPE = "SpikingEvoTextLM"
 KINDS = ("config", "model", "tokenizer")
+"""The artifacts of a model session, in the order of :attr:`ModelFiles.artifact_ids`."""
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 422})
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 class ModelSourceError(RuntimeError):
@@ -34,111 +50,176 @@ class ModelSourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """Paths of a model's three files and where they came from."""
+    """Paths of a model's three files and where they came from.
+
+    ``artifact_ids`` is ``(config, model, tokenizer)`` for a model taken from the API, None for
+    local files.
+    """
 
     config: Path
     weights: Path
     tokenizer: Path
     origin: str
-    model_artifact_id: str | None = None
+    artifact_ids: tuple[str, str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ServerModel:
+    """What ``GET /api/info`` says the server serves: ``model``, or None and ``error``."""
+
+    session_id: str | None
+    artifact_ids: tuple[str, str, str] | None
+    error: str | None = None
+
+
+def file_sha256(path: Path) -> str:
+    """The lowercase hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ContentCache:
+    """Files named by the sha256 of their bytes, in one folder; verified on every read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def get(self, digest: str) -> Path | None:
+        """The file with ``digest``, or None (a file whose bytes do not match is removed)."""
+        path = self.folder / digest
+        if not path.is_file():
+            return None
+        if file_sha256(path) == digest:
+            return path
+        log.warning("cached file %s does not match its sha256; fetching it again", path)
+        path.unlink(missing_ok=True)
+        return None
+
+    def put(self, digest: str, fill: Callable[[Path], object]) -> Path:
+        """Store the bytes that ``fill(temp_path)`` writes, if their sha256 is ``digest``.
+
+        The file appears under its digest only once complete and verified (an atomic rename);
+        raises :class:`ModelSourceError` when the bytes do not match.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temp = self.folder / f".part-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            fill(temp)
+            actual = file_sha256(temp)
+            if actual != digest:
+                raise ModelSourceError(f"the downloaded bytes have sha256 {actual}, not {digest}")
+            os.replace(temp, self.folder / digest)
+        finally:
+            temp.unlink(missing_ok=True)
+        return self.folder / digest
 
 
 class ApiModelSource:
-    """Finds and downloads the newest complete SpikingEvoTextLM session from ``api_url``."""
+    """The served model's files from the API at ``api_url`` (with ``api_key``), through the SDK.
+
+    ``downloaded`` lists the artifact ids this source actually downloaded (cache misses).
+    """
 
     def __init__(
-        self, api_url: str, api_key: str | None, cache_dir: Path, timeout: float = 30.0
+        self,
+        api_url: str,
+        api_key: str | None,
+        cache_dir: Path,
+        timeout: float = 30.0,
+        max_retries: int = 2,
     ) -> None:
-        headers = {"X-API-Key": api_key} if api_key else {}
-        self._client = httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=timeout)
-        self.cache_dir = Path(cache_dir)
+        self._client = EvoSpikeNetAPIClient(
+            api_url, api_key=api_key, timeout=timeout, max_retries=max_retries, progress=False
+        )
+        self.cache = ContentCache(Path(cache_dir))
+        self.downloaded: list[str] = []
 
     def close(self) -> None:
-        """Close the HTTP connection pool."""
+        """Close the SDK client."""
         self._client.close()
 
-    def _get_json(self, path: str, params: dict[str, Any]) -> Any:
+    def __enter__(self) -> ApiModelSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _ask(what: str, call: Callable[[], T]) -> T:
+        """``call()``, its SDK errors turned into :class:`ModelSourceError`."""
         try:
-            response = self._client.get(path, params=params)
-        except httpx.HTTPError as exc:
+            return call()
+        except APIStatusError as exc:
+            permanent = exc.status_code in PERMANENT_STATUSES
+            raise ModelSourceError(f"{what}: {exc}", permanent=permanent) from exc
+        except APIResponseValidationError as exc:
+            raise ModelSourceError(f"{what}: {exc}", permanent=True) from exc
+        except EvoSpikeNetAPIError as exc:  # unreachable, timed out, integrity: worth a retry
+            raise ModelSourceError(f"{what}: {exc}") from exc
+
+    def served(self) -> ServerModel:
+        """The model the server serves now (``GET /api/info``)."""
+        what = "cannot ask the server which model it serves"
+        info = self._ask(what, self._client.get_server_info)
+        model: Any = info.get("model")
+        if model is None:
+            error = info.get("model_error")
+            return ServerModel(None, None, None if error is None else str(error))
+        try:
+            ids = model["artifact_ids"]
+            artifact_ids = (str(ids["config"]), str(ids["model"]), str(ids["tokenizer"]))
+            return ServerModel(str(model["session_id"]), artifact_ids)
+        except (KeyError, TypeError) as exc:
             raise ModelSourceError(
-                f"cannot reach the API at {self._client.base_url}: {exc}"
-            ) from exc
-        if response.status_code != 200:
+                f"the server's model info lacks {exc}: {model!r}", permanent=True
+            ) from None
+
+    def file(self, artifact_id: str, kind: str) -> Path:
+        """Artifact ``artifact_id`` (of type ``kind``) in the cache, downloaded on a miss."""
+        meta = self._ask(
+            f"cannot read artifact {artifact_id}",
+            lambda: self._client.get_artifact_metadata(artifact_id),
+        )
+        if meta.get("artifact_type") != kind:
             raise ModelSourceError(
-                f"GET {path} answered {response.status_code}: {response.text[:300]}",
-                permanent=response.status_code in (400, 401, 403, 404, 422),
+                f"artifact {artifact_id} is a {meta.get('artifact_type')!r}, not a {kind!r}",
+                permanent=True,
             )
-        try:
-            return response.json()
-        except ValueError:
-            raise ModelSourceError(f"GET {path} did not answer JSON", permanent=True) from None
+        digest = str(meta.get("sha256", "")).lower()
+        if not _SHA256.match(digest):
+            raise ModelSourceError(f"artifact {artifact_id} has a malformed sha256", permanent=True)
+        cached = self.cache.get(digest)
+        if cached is not None:
+            return cached
 
-    def newest_session(self) -> dict[str, dict[str, Any]] | None:
-        """``{"config": artifact, "model": ..., "tokenizer": ...}`` of the newest complete
-        session, or None when the API has none."""
-        models = self._get_json(
-            "/api/artifacts", {"artifact_type": "model", "llm_type": LLM_TYPE, "limit": 50}
+        def download(temp: Path) -> None:
+            self._ask(
+                f"download of {kind} artifact {artifact_id} failed",
+                lambda: self._client.download_artifact(artifact_id, temp, progress=False),
+            )
+
+        path = self.cache.put(digest, download)
+        self.downloaded.append(artifact_id)
+        return path
+
+    def files_for(self, served: ServerModel) -> ModelFiles:
+        """The files of ``served`` (which must name artifacts), from the cache or the API."""
+        if served.artifact_ids is None:
+            raise ValueError("the server serves no model")
+        config, weights, tokenizer = (
+            self.file(artifact_id, kind)
+            for artifact_id, kind in zip(served.artifact_ids, KINDS, strict=True)
         )
-        seen: set[str] = set()
-        for model in models:
-            session_id = model["session_id"]
-            if session_id in seen:
-                continue
-            seen.add(session_id)
-            files: dict[str, dict[str, Any]] = {"model": model}
-            for artifact in self._get_json(f"/api/sessions/{session_id}/artifacts", {"limit": 500}):
-                kind = artifact.get("artifact_type")
-                if kind in KINDS and kind not in files and artifact.get("llm_type") == LLM_TYPE:
-                    files[kind] = artifact
-            if all(kind in files for kind in KINDS):
-                return files
-        return None
+        origin = f"API session {served.session_id} (model {served.artifact_ids[1]})"
+        return ModelFiles(config, weights, tokenizer, origin, served.artifact_ids)
 
-    def download(self, artifact: dict[str, Any]) -> Path:
-        """The artifact's bytes in the cache (downloaded and sha256-checked if missing)."""
-        digest = str(artifact["sha256"]).lower()
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ModelSourceError(f"artifact {artifact['artifact_id']} has a malformed sha256")
-        target = self.cache_dir / digest
-        if target.is_file():
-            return target
-        self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        hasher = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=self.cache_dir, prefix=".part-")
-        try:
-            with (
-                os.fdopen(fd, "wb") as out,
-                self._client.stream(
-                    "GET", f"/api/artifacts/{artifact['artifact_id']}/download"
-                ) as response,
-            ):
-                if response.status_code != 200:
-                    raise ModelSourceError(
-                        f"download of {artifact['artifact_id']} answered {response.status_code}"
-                    )
-                for chunk in response.iter_bytes(1 << 20):
-                    hasher.update(chunk)
-                    out.write(chunk)
-            if hasher.hexdigest() != digest:
-                raise ModelSourceError(f"download of {artifact['artifact_id']} has a wrong sha256")
-            os.replace(tmp_name, target)
-        except httpx.HTTPError as exc:
-            raise ModelSourceError(f"download of {artifact['artifact_id']} failed: {exc}") from exc
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
-        return target
-
-    def fetch(self, unless_model: str | None = None) -> ModelFiles | None:
-        """The newest complete session's files, or None when the API has no model (or when
-        its model artifact is ``unless_model``, the one already loaded)."""
-        session = self.newest_session()
-        if session is None or session["model"]["artifact_id"] == unless_model:
+    def fetch(self, unless: tuple[str, str, str] | None = None) -> ModelFiles | None:
+        """The served model's files; None when the server serves no model, or serves the one
+        whose ``artifact_ids`` are ``unless`` (the one already loaded)."""
+        served = self.served()
+        if served.artifact_ids is None or served.artifact_ids == unless:
             return None
-        paths = {kind: self.download(session[kind]) for kind in KINDS}
-        model = session["model"]
-        origin = f"API session {model['session_id']} (model {model['artifact_id']})"
-        return ModelFiles(
-            paths["config"], paths["model"], paths["tokenizer"], origin, model["artifact_id"]
-        )
+        return self.files_for(served)

@@ -331,7 +331,7 @@ def test_language_node_with_a_refused_key_fails_text_prompts_clearly(cluster: Cl
         assert result["state"] == "failed", result
         assert result["error"].startswith(
             "language node node-language-5: the language node has no model: "
-            "GET /api/artifacts answered 401"
+            "cannot ask the server which model it serves: 401"
         ), result
         assert wrong.alive()
     finally:
