@@ -4,17 +4,36 @@ A model plugs in with ``forward(ids) -> logits``, ``prefill(ids) -> (last_logits
 ``decode_step(tokens, state) -> (logits, state)``, ``stack_states(states)``,
 ``select_states(state, rows)`` and a class flag
 ``ragged_batches`` (whether prompts of different lengths can share one decode batch).
+
+A :class:`TokenConstraint` (e.g. :class:`~evospikenet.models.utf8.Utf8Constraint`) restricts
+which ids each row may sample, given a small per-row state that the sampled ids advance.
 """
 
 from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
+
+
+class TokenConstraint(Protocol):
+    """Which ids a row may sample next, from a per-row state the sampled ids advance."""
+
+    def start(self, prompt: Sequence[int]) -> int:
+        """The state after the prompt."""
+        ...
+
+    def blocked(self, states: Sequence[int]) -> Tensor:
+        """``(len(states), V)`` boolean: the ids each row must not sample."""
+        ...
+
+    def advance(self, state: int, token_id: int) -> int:
+        """The state after sampling ``token_id``."""
+        ...
 
 
 def make_generators(prompts: Sequence[Sequence[int]], seed: int | None) -> list[torch.Generator]:
@@ -43,12 +62,16 @@ def sample_next(
     generators: Sequence[torch.Generator],
     vocab_limit: int | None = None,
     banned_ids: Sequence[int] = (),
+    blocked: Tensor | None = None,
 ) -> Tensor:
     """Pick one token per row of ``logits`` ``(B, V)``; ``temperature <= 0`` is greedy.
 
-    Ids from ``vocab_limit`` on and ``banned_ids`` are never picked.
+    Ids from ``vocab_limit`` on, ``banned_ids`` and where ``blocked`` ``(B, V)`` is true are
+    never picked.
     """
     logits = logits.float().clone()
+    if blocked is not None:
+        logits.masked_fill_(blocked, float("-inf"))
     if vocab_limit is not None and vocab_limit < logits.shape[-1]:
         logits[:, vocab_limit:] = float("-inf")
     if banned_ids:
@@ -87,11 +110,14 @@ def _decode_batch(
     stop_token: int | None,
     vocab_limit: int | None,
     banned_ids: Sequence[int],
+    constraint: TokenConstraint | None,
+    on_token: Callable[[int, int], None] | None,
 ) -> list[list[int]]:
     """Decode rows that can share a batch; returns the new tokens of each row."""
     new_tokens: list[list[int]] = [[] for _ in prompts]
     if max_new_tokens == 0:
         return new_tokens
+    states = [constraint.start(p) for p in prompts] if constraint is not None else []
     if use_cache:
         prefilled = [model.prefill(torch.tensor([p], dtype=torch.long)) for p in prompts]
         logits = torch.cat([item[0] for item in prefilled])
@@ -108,12 +134,17 @@ def _decode_batch(
             generators=[generators[row] for row in active],
             vocab_limit=vocab_limit,
             banned_ids=banned_ids,
+            blocked=None if constraint is None else constraint.blocked([states[r] for r in active]),
         )
         keep = []
         for position, (row, token) in enumerate(zip(active, picked.tolist(), strict=True)):
             if stop_token is not None and token == stop_token:
                 continue
             new_tokens[row].append(token)
+            if constraint is not None:
+                states[row] = constraint.advance(states[row], token)
+            if on_token is not None:
+                on_token(row, token)
             keep.append(position)
         if not keep or step == max_new_tokens - 1:
             break
@@ -131,6 +162,15 @@ def _decode_batch(
     return new_tokens
 
 
+def _for_row(
+    on_token: Callable[[int, int], None] | None, row: int
+) -> Callable[[int, int], None] | None:
+    """``on_token`` for a one-row batch that is row ``row`` of the caller's prompts."""
+    if on_token is None:
+        return None
+    return lambda _, token: on_token(row, token)
+
+
 @torch.no_grad()
 def generate_ids(
     model: Any,
@@ -144,11 +184,16 @@ def generate_ids(
     stop_token: int | None = None,
     vocab_limit: int | None = None,
     banned_ids: Sequence[int] = (),
+    constraint: TokenConstraint | None = None,
+    on_token: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Sample from ``model`` in eval mode (restoring its mode afterwards).
 
     Tensor input ``(B, L)``/``(L,)`` returns the prompts with new tokens appended (rows that
     stopped early are padded with ``stop_token``); list input returns the new tokens per prompt.
+    ``constraint`` masks, at each step, the ids a row may not sample (see TokenConstraint).
+    ``on_token(row, id)`` is called for each new token as soon as it is sampled (an exception
+    it raises stops generation and propagates).
     """
     _check_args(max_new_tokens, temperature, top_k)
     as_tensor = isinstance(input_ids, Tensor)
@@ -178,11 +223,15 @@ def generate_ids(
             stop_token=stop_token,
             vocab_limit=vocab_limit,
             banned_ids=banned_ids,
+            constraint=constraint,
         )
         if model.ragged_batches or len({len(p) for p in prompts}) == 1:
-            new = decode(prompts, generators)
+            new = decode(prompts, generators, on_token=on_token)
         else:
-            new = [decode([p], [g])[0] for p, g in zip(prompts, generators, strict=True)]
+            new = [
+                decode([p], [g], on_token=_for_row(on_token, row))[0]
+                for row, (p, g) in enumerate(zip(prompts, generators, strict=True))
+            ]
     finally:
         model.train(was_training)
     if not as_tensor:

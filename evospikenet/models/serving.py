@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from .utf8 import IncrementalTextDecoder, Utf8Constraint
 
 __all__ = [
     "GenerationOutput",
@@ -48,6 +52,7 @@ class LoadedModel:
         self._model = model
         self._tokenizer = tokenizer
         self._lock = threading.Lock()
+        self._constraint: Utf8Constraint | None = None
         self.config: dict[str, Any] = dict(model.config)
         """The effective config the model was built with (defaults filled in)."""
         self.context_length: int = int(model.context_length)
@@ -76,11 +81,16 @@ class LoadedModel:
         temperature: float = 1.0,
         top_k: int | None = None,
         seed: int | None = None,
+        on_text: Callable[[int, str], None] | None = None,
     ) -> list[GenerationOutput]:
         """Continue each prompt by up to ``max_new_tokens`` tokens (blocking, CPU).
 
         Prompts longer than the context are cut from the left. ``temperature <= 0`` is greedy.
-        Calls are serialized by a lock, so several threads may share one instance.
+        Calls are serialized by a lock, so several threads may share one instance. The text is
+        always valid UTF-8: ids that would break a multi-byte character are never sampled, and
+        an incomplete character at the end is dropped. ``on_text(prompt_index, chunk)`` receives
+        each prompt's text in chunks as soon as they are complete (while generating, under the
+        lock; an exception it raises stops generation); the chunks join to ``text``.
         """
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
             raise ValueError("prompts must be a list of strings")
@@ -93,6 +103,16 @@ class LoadedModel:
         encoded = [self._tokenizer.encode(p) for p in prompts]
         kept = [ids[-self.context_length :] for ids in encoded]
         fed = [ids if ids else [self._tokenizer.start_id] for ids in kept]
+        decoders = [self.text_decoder(ids) for ids in kept]
+        texts: list[list[str]] = [[] for _ in prompts]
+
+        def take(row: int, token: int) -> None:
+            chunk = decoders[row].push(token)
+            if chunk:
+                texts[row].append(chunk)
+                if on_text is not None:
+                    on_text(row, chunk)
+
         with self._lock:
             previous_threads = torch.get_num_threads()
             torch.set_num_threads(self.threads)
@@ -105,30 +125,42 @@ class LoadedModel:
                     top_k=top_k,
                     seed=seed,
                     stop_token=self._tokenizer.stop_id,
-                    vocab_limit=self._tokenizer.vocab_size,
-                    banned_ids=self._tokenizer.banned_ids,
+                    constraint=self._utf8_constraint(),
+                    on_token=take,
                 )
             finally:
                 torch.set_num_threads(previous_threads)
         return [
             GenerationOutput(
-                text=self._new_text(prompt_ids, new),
+                text="".join(text) + decoder.finish(),
                 prompt_tokens=len(prompt_ids),
                 generated_tokens=len(new),
                 prompt_truncated=len(prompt_ids) < len(full),
             )
-            for full, prompt_ids, new in zip(encoded, kept, new_tokens, strict=True)
+            for full, prompt_ids, new, text, decoder in zip(
+                encoded, kept, new_tokens, texts, decoders, strict=True
+            )
         ]
 
-    def _new_text(self, prompt_ids: list[int], new: list[int]) -> str:
-        """Decode the continuation in context (so split multi-byte characters come out whole)."""
-        if not new:
-            return ""
-        prefix: str = self._tokenizer.decode(prompt_ids)
-        whole: str = self._tokenizer.decode(prompt_ids + new)
-        if whole.startswith(prefix):
-            return whole[len(prefix) :]
-        return str(self._tokenizer.decode(new))
+    def text_decoder(self, prompt_ids: list[int]) -> IncrementalTextDecoder:
+        """An :class:`~evospikenet.models.utf8.IncrementalTextDecoder` of the ids generated
+        after ``prompt_ids``: ``push(id)`` returns only complete text, ``finish()`` ends it."""
+        decoder: IncrementalTextDecoder = self._tokenizer.text_decoder(prompt_ids)
+        return decoder
+
+    def _utf8_constraint(self) -> Utf8Constraint:
+        """The sampling mask that keeps text valid UTF-8 (built on first use; holds the lock)."""
+        if self._constraint is None:
+            from .utf8 import Utf8Constraint
+
+            self._constraint = Utf8Constraint(
+                self._tokenizer.token_bytes,
+                width=int(self.config["vocab_size"]),
+                stop_id=self._tokenizer.stop_id,
+                banned_ids=self._tokenizer.banned_ids,
+                vocab_limit=self._tokenizer.vocab_size,
+            )
+        return self._constraint
 
 
 def load_model_from_files(

@@ -8,15 +8,18 @@ byte-level BPE). Nothing is downloaded and ``transformers`` is not needed.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from .utf8 import IncrementalTextDecoder, TokenBytes
 
 END_OF_TEXT = "<|endoftext|>"
 START_TOKEN_CANDIDATES = (END_OF_TEXT, "<s>", "<bos>", "[CLS]", "<|startoftext|>")
@@ -52,6 +55,16 @@ class TextTokenizer:
     def decode(self, ids: list[int]) -> str:
         """Text of ``ids`` with special tokens dropped."""
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+    @functools.cached_property
+    def token_bytes(self) -> TokenBytes:
+        """The bytes each id adds to a text (built once, on first use)."""
+        return TokenBytes.from_tokenizer(self.tokenizer)
+
+    def text_decoder(self, context: Sequence[int] = ()) -> IncrementalTextDecoder:
+        """An incremental decoder of the ids that follow ``context`` (e.g. the prompt's ids):
+        every chunk it returns is complete, valid UTF-8."""
+        return IncrementalTextDecoder(self.token_bytes, context)
 
 
 def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 2048) -> Tokenizer:
