@@ -44,19 +44,21 @@ define generate_into
 		--output-path "$(1)/$(GEN_PACKAGE)"
 endef
 
-generate: $(STAMP)  ## Rebuild generated/ from the spec, from scratch.
+generate: $(STAMP)  ## Rebuild generated/ from the spec, from scratch, and the SDK's sync client.
 	$(eval TMP := $(shell mktemp -d))
 	$(call generate_into,$(TMP))
 	rm -rf $(GEN_DIR) && mkdir -p generated && cp -r $(TMP)/$(GEN_PACKAGE) $(GEN_DIR)
 	rm -rf $(TMP)
+	$(PY) scripts/unasync.py
 
-check-generated: $(STAMP)  ## Fail when generated/ differs from what the spec generates.
+check-generated: $(STAMP)  ## Fail when generated/ or the SDK's sync client is stale.
 	$(eval TMP := $(shell mktemp -d))
 	$(call generate_into,$(TMP))
 	diff -r --exclude=__pycache__ $(TMP)/$(GEN_PACKAGE) $(GEN_DIR) \
 		|| { echo "generated/ is stale: run 'make generate' and commit the result" >&2; rm -rf $(TMP); exit 1; }
 	rm -rf $(TMP)
-	@echo "generated/ is up to date"
+	$(PY) scripts/unasync.py --check
+	@echo "generated/ and evospikenet/sdk/_client.py are up to date"
 
 lint: $(STAMP)  ## Validate the spec, run ruff and mypy.
 	$(PY) -m openapi_spec_validator $(SPEC)

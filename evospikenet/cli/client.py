@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,7 +141,19 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace, data: Any, text: str) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else text)
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=_plain) if args.json else text)
+
+
+def _plain(value: object) -> object:
+    """JSON for what ``json`` cannot encode itself: the SDK's results are mappings."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _count(value: object) -> str:
+    """A count for a table column (``-`` when the server left it out)."""
+    return f"{value:>3}" if isinstance(value, int) else "  -"
 
 
 def _health(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> int:
@@ -174,7 +186,8 @@ def _status(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> None:
 def _sessions_list(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> None:
     sessions = client.get_all_sessions(limit=args.limit)
     lines = [
-        f"{s.session_id}  {s['created_at']}  {s.artifact_count:>3}  {s.description}"
+        f"{s['session_id']}  {s.get('created_at')}  {_count(s.get('artifact_count'))}  "
+        f"{s.get('description', '')}"
         for s in sessions
     ]
     _show(args, sessions, "\n".join(lines) or "(no sessions)")
@@ -194,7 +207,8 @@ def _artifacts_list(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> N
         limit=args.limit,
     )
     lines = [
-        f"{a.artifact_id}  {a.artifact_type:<10} {a.size or 0:>12}  {a['created_at']}  {a.name}"
+        f"{a['artifact_id']}  {a.get('artifact_type', ''):<10} {a.get('size') or 0:>12}  "
+        f"{a.get('created_at')}  {a.get('name', '')}"
         for a in items
     ]
     _show(args, items, "\n".join(lines) or "(no artifacts)")
@@ -236,7 +250,7 @@ def _print_result(
     if result is None:
         print(f"error: no result for {prompt_id} within {timeout:g} s", file=sys.stderr)
         return 1
-    if result.failed:
+    if result.state == "failed":
         _show(args, result, f"failed: {result.error}")
         return 1
     _show(args, result, result.response or "")

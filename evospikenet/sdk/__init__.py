@@ -27,7 +27,7 @@ from ._errors import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from ._types import (
+from ._models import (
     APIObject,
     Artifact,
     ClientStats,

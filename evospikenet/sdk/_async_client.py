@@ -1,16 +1,21 @@
-"""``AsyncEvoSpikeNetAPIClient``: the same surface as the sync client, for asyncio."""
+"""``AsyncEvoSpikeNetAPIClient``, and the engine that sends its calls with retries."""
+
+# This file is the source of both clients: scripts/unasync.py derives _client.py  # async only
+# (EvoSpikeNetAPIClient) from it (`make generate`; a test fails on drift). Lines  # async only
+# marked "async only" are left out of the sync client.  # async only
 
 from __future__ import annotations
 
-import asyncio
-import inspect
+import asyncio  # async only
+import inspect  # async only
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar, cast
-from urllib.parse import quote
+from typing import IO, Any, Self, TypeVar, cast
+
+import httpx
 
 from . import _operations as ops
 from ._artifacts import (
@@ -24,16 +29,8 @@ from ._artifacts import (
     prepare_upload,
     temporary_download,
 )
-from ._base_client import (
-    AsyncEngine,
-    Outcome,
-    new_idempotency_key,
-    parse_json_body,
-    shape_error,
-    upload_headers,
-)
+from ._base_client import EngineBase, http_client_kwargs
 from ._common import (
-    OCTET_STREAM,
     ClientCore,
     check_prompt,
     failed_generation,
@@ -43,13 +40,10 @@ from ._common import (
     prompt_fields,
     resolve_destination,
 )
-from ._config import DEFAULT_MAX_RETRIES, Timeout
+from ._config import DEFAULT_MAX_RETRIES, NOT_GIVEN, ClientConfig, NotGiven, Timeout
 from ._errors import APIStatusError, EvoSpikeNetAPIError, NotFoundError
 from ._logging import logger
-from ._polling import PollPlan, check_poll_args, report
-from ._progress import Progress, open_progress
-from ._transport import CALL_STATE, build_async_http_client
-from ._types import (
+from ._models import (
     Artifact,
     ClientStats,
     FailedGeneration,
@@ -58,16 +52,69 @@ from ._types import (
     PromptAccepted,
     PromptResult,
     RemoteLog,
-    ResponseShapeError,
     ServerInfo,
     Session,
     SimulationStatus,
-    build_object,
+    is_terminal,
 )
+from ._polling import PollPlan, check_poll_args, report
+from ._progress import Progress, open_progress
+from ._stats import RequestStats
 
-__all__ = ["AsyncEvoSpikeNetAPIClient"]
+__all__ = ["AsyncEngine", "AsyncEvoSpikeNetAPIClient"]
 
 T = TypeVar("T")
+
+
+class AsyncEngine(EngineBase):
+    """Sends one logical call, retrying what the policy allows, on ``http``; raises SDK errors."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        stats: RequestStats,
+        http: httpx.AsyncClient,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        super().__init__(config, stats)
+        self.http = http
+        self.sleep = sleep
+
+    async def call(self, op: ops.Op[T]) -> T:
+        """Send ``op`` and return its decoded answer."""
+        return self.decode(op, await self.send(op))
+
+    async def send(
+        self,
+        op: ops.Op[Any],
+        attempt: Callable[[], Awaitable[httpx.Response]] | None = None,
+    ) -> httpx.Response:
+        """The successful answer to ``op``, after retries; ``attempt`` replaces the plain
+        request (a download streams its body inside it)."""
+        if attempt is None:
+            kwargs = self.prepare(op)
+
+            async def attempt() -> httpx.Response:
+                return await self.http.request(**kwargs)
+
+        retry_index = 0
+        while True:
+            started = time.perf_counter()
+            response: httpx.Response | None = None
+            try:
+                response = await attempt()
+                error = self.finish(op, response, started, retry_index)
+            except httpx.HTTPError as exc:
+                error = self.failed(op, exc, started, retry_index)
+            if error is None:
+                assert response is not None
+                return response
+            delay = self.next_delay(op, retry_index, error, response)
+            if delay is None:
+                raise self.give_up(error)
+            self.will_retry(op, delay, error)
+            await self.sleep(delay)
+            retry_index += 1
 
 
 async def _take(items: AsyncIterator[T], limit: int | None) -> list[T]:
@@ -80,10 +127,16 @@ async def _take(items: AsyncIterator[T], limit: int | None) -> list[T]:
 
 
 class AsyncEvoSpikeNetAPIClient:
-    """The EvoSpikeNet API for asyncio: every method of :class:`EvoSpikeNetAPIClient`, awaited.
+    """The EvoSpikeNet API, from Python.
 
-    Same arguments and environment variables as the sync client. Use ``async with``, or
-    ``await client.aclose()``.
+    ``base_url`` defaults to ``$EVOSPIKENET_API_URL`` or ``http://localhost:8000``; ``api_key``
+    to ``$EVOSPIKENET_API_KEY``. ``timeout`` (seconds or a :class:`Timeout`) bounds connecting
+    and each read of ordinary calls; ``transfer_timeout`` those of uploads and downloads.
+    ``max_retries`` (0 disables) retries transport errors, 408, 429 and 5xx with exponential
+    backoff and jitter, honouring ``Retry-After``. ``progress`` shows transfer bars (None: only
+    on a terminal). ``http_client`` is an httpx client of your own (proxies, TLS, limits, event
+    hooks); the SDK sends every request with its own URL, headers and timeout through it and
+    never closes it. Use it as a context manager, or call :meth:`aclose`.
     """
 
     def __init__(
@@ -97,6 +150,7 @@ class AsyncEvoSpikeNetAPIClient:
         default_headers: Mapping[str, str] | None = None,
         progress: bool | None = None,
         verify: bool | str = True,
+        http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._core = ClientCore(
             base_url,
@@ -108,9 +162,10 @@ class AsyncEvoSpikeNetAPIClient:
             progress,
             verify,
         )
-        self._http = build_async_http_client(self._core.config)
-        self._core.generated.set_async_httpx_client(self._http)
-        self._engine = AsyncEngine(self._core.config, self._core.stats)
+        self._own_http = http_client is None
+        self._http_client = http_client
+        http = http_client or httpx.AsyncClient(**http_client_kwargs(self._core.config))
+        self._engine = AsyncEngine(self._core.config, self._core.stats, http)
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -132,43 +187,48 @@ class AsyncEvoSpikeNetAPIClient:
 
     def __repr__(self) -> str:
         key = "set" if self._core.config.api_key else "none"
-        return f"AsyncEvoSpikeNetAPIClient(base_url={self.base_url!r}, api_key={key})"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
 
-    async def _call(self, op: ops.Op[T], *, max_retries: int | None = None) -> T:
-        async def attempt() -> Outcome:
-            await op.asend(self._core.generated)
-            state = CALL_STATE.get()
-            assert state is not None and state.response is not None
-            return Outcome(state.response)
-
-        outcome = await self._engine.execute(
-            op.method,
-            op.url,
-            attempt,
-            idempotency_key=op.idempotency_key,
-            timeout=op.timeout,
-            max_retries=max_retries,
-            generated=True,
+    def with_options(
+        self,
+        *,
+        base_url: str | NotGiven = NOT_GIVEN,
+        api_key: str | NotGiven | None = NOT_GIVEN,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        transfer_timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        progress: bool | NotGiven | None = NOT_GIVEN,
+        verify: bool | str | NotGiven = NOT_GIVEN,
+        http_client: httpx.AsyncClient | NotGiven | None = NOT_GIVEN,
+    ) -> Self:
+        """A new client like this one with the given settings changed. It shares this
+        client's ``http_client`` when one was passed in, else makes its own pool."""
+        kwargs = self._core.option_kwargs(
+            {
+                "base_url": base_url,
+                "api_key": api_key,
+                "timeout": timeout,
+                "max_retries": max_retries,
+                "transfer_timeout": transfer_timeout,
+                "default_headers": default_headers,
+                "progress": progress,
+                "verify": verify,
+            }
         )
-        data = parse_json_body(op.method, op.url, outcome)
-        try:
-            return op.build(data, outcome.response.headers)
-        except ResponseShapeError as exc:
-            raise shape_error(op.method, op.url, outcome, exc) from None
-
-    def with_options(self, **options: Any) -> AsyncEvoSpikeNetAPIClient:
-        """A new client like this one with some settings changed (see the sync client)."""
-        return type(self)(**self._core.option_kwargs(options))
+        client = self._http_client if isinstance(http_client, NotGiven) else http_client
+        return type(self)(**kwargs, http_client=client)
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool (not an ``http_client`` passed in)."""
+        if self._own_http:
+            await self._engine.http.aclose()
 
-    async def close(self) -> None:
-        """Close the connection pool (same as :meth:`aclose`)."""
-        await self.aclose()
+    async def close(self) -> None:  # async only
+        """The same as :meth:`aclose`."""  # async only
+        await self.aclose()  # async only
 
-    async def __aenter__(self) -> AsyncEvoSpikeNetAPIClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -182,18 +242,18 @@ class AsyncEvoSpikeNetAPIClient:
     # -- health -----------------------------------------------------------------------------
 
     async def get_health(self) -> Health:
-        """``GET /api/health``: overall and per-component state."""
-        return await self._call(ops.health())
+        """Overall and per-component state (``getHealth``; no API key needed)."""
+        return await self._engine.call(ops.health())
 
     async def is_server_healthy(self) -> bool:
-        """True when the server answers and is not ``unhealthy``; never raises."""
+        """True when the server answers and is not ``unhealthy`` (``degraded``, e.g. no model
+        loaded yet, still counts as up). One attempt, no retries; never raises."""
         return await self._healthy(None)
 
     async def _healthy(self, remaining: float | None) -> bool:
         try:
-            health = await self._call(
-                ops.health(self._core.health_timeout(remaining)), max_retries=0
-            )
+            op = ops.health(self._core.health_timeout(remaining), max_retries=0)
+            health = await self._engine.call(op)
         except EvoSpikeNetAPIError as exc:
             logger.debug("health check failed: %s", exc)
             return False
@@ -212,8 +272,8 @@ class AsyncEvoSpikeNetAPIClient:
             await self._sleep(min(pause, remaining))
 
     async def get_server_info(self) -> ServerInfo:
-        """``GET /api/info``: versions, the model being served, and the server's limits."""
-        info = await self._call(ops.server_info())
+        """Versions, the model being served, and the server's limits (``getServerInfo``)."""
+        info = await self._engine.call(ops.server_info())
         self._core.server_info = info
         return info
 
@@ -228,13 +288,15 @@ class AsyncEvoSpikeNetAPIClient:
         top_k: int | None = None,
         seed: int | None = None,
     ) -> GenerateResult:
-        """Continue ``prompt`` with the served model; at most ``max_length`` new tokens."""
-        return await self._call(ops.generate(prompt, max_length, temperature, top_k, seed))
+        """Continue ``prompt`` with the served model (``generateText``); at most
+        ``max_length`` new tokens. ``result['generated_text']`` is the new text."""
+        return await self._engine.call(ops.generate(prompt, max_length, temperature, top_k, seed))
 
     async def batch_generate(
         self, prompts: list[str], max_length: int = 50
     ) -> list[GenerateResult | FailedGeneration]:
-        """:meth:`generate` for each prompt, in order; failures become entries with ``error``."""
+        """:meth:`generate` for each prompt, in order. A prompt that fails yields an entry
+        without ``generated_text`` whose ``error`` says why; the batch goes on."""
         if isinstance(prompts, str) or not hasattr(prompts, "__iter__"):
             raise ValueError("prompts: expected a list of strings")
         results: list[GenerateResult | FailedGeneration] = []
@@ -247,16 +309,18 @@ class AsyncEvoSpikeNetAPIClient:
         return results
 
     async def with_error_handling(
-        self, func: Callable[..., Any], retries: int = 3, *args: Any, **kwargs: Any
-    ) -> Any:
-        """Call ``func`` (sync or async) up to ``retries`` times, waiting 2^(attempt-1) s
-        between attempts; None when all fail."""
+        self, func: Callable[..., Awaitable[T] | T], retries: int = 3, *args: Any, **kwargs: Any
+    ) -> T | None:
+        """Call ``func(*args, **kwargs)`` up to ``retries`` times, waiting 2^(attempt-1) s
+        between attempts; None when all fail. Errors that a repeat cannot fix (400, 401, 403,
+        404, 413, 422) end the attempts early; a ``ValueError`` from bad arguments propagates.
+        On the async client ``func`` may also be a coroutine function: its result is awaited."""
         attempts = ops.check_int("retries", retries, minimum=1)
         for attempt in range(1, attempts + 1):
             try:
                 result = func(*args, **kwargs)
-                if inspect.isawaitable(result):
-                    result = await result
+                if inspect.isawaitable(result):  # async only
+                    return cast(T, await result)  # async only
                 return result
             except EvoSpikeNetAPIError as exc:
                 logger.warning("attempt %d/%d failed: %s", attempt, attempts, exc)
@@ -266,8 +330,9 @@ class AsyncEvoSpikeNetAPIClient:
                 await self._sleep(2.0 ** (attempt - 1))
         return None
 
-    async def validate_prompt(self, prompt: str) -> bool:
-        """True when ``prompt`` is acceptable; ValueError saying what is wrong otherwise."""
+    def validate_prompt(self, prompt: str) -> bool:
+        """True when ``prompt`` is a non-empty string within the server's length limit;
+        ValueError saying what is wrong otherwise. Sends nothing (uses cached server facts)."""
         check_prompt(prompt, self._core.max_prompt_chars())
         return True
 
@@ -282,28 +347,30 @@ class AsyncEvoSpikeNetAPIClient:
         priority: int | None = None,
         session_id: str | None = None,
     ) -> PromptAccepted:
-        """Queue a multimodal prompt; files are read and base64-encoded."""
+        """Queue a multimodal prompt for the simulation; image and audio files are read and
+        base64-encoded. ValueError when no modality is given or a file is missing."""
         text, image, audio = await asyncio.to_thread(prompt_fields, prompt, image_path, audio_path)
-        return await self._call(ops.submit(text, image, audio, priority, session_id))
+        return await self._engine.call(ops.submit(text, image, audio, priority, session_id))
 
     async def get_simulation_result(
         self, prompt_id: str | None = None, *, wait: float = 0
     ) -> PromptResult:
-        """One prompt's state and result (``wait`` > 0 long-polls)."""
+        """One prompt's state and result (``wait`` > 0 long-polls up to that many seconds);
+        without ``prompt_id``, the most recent completed result. Reading deletes nothing."""
         read = self._core.config.timeout.read
         timeout = self._core.config.timeout.with_read(read + wait if read is not None else None)
-        return await self._call(ops.prompt_result(prompt_id, wait, timeout))
+        return await self._engine.call(ops.prompt_result(prompt_id, wait, timeout))
 
     async def _long_poll_limit(self) -> float:
         """Seconds one result request may wait (the server's ``max_wait_seconds``, learnt once).
 
         0 against a server without ``/api/info`` (the original), which is then polled plainly.
         """
-        if self._core.server_info is None:
+        if self._core.server_info is None and not self._core.no_server_info:
             try:
                 await self.get_server_info()
             except NotFoundError:
-                self._core.server_info = ServerInfo({})
+                self._core.no_server_info = True
             except APIStatusError as exc:
                 logger.debug("no server info (%s); this poll runs without long-poll", exc)
                 return 0.0
@@ -312,14 +379,20 @@ class AsyncEvoSpikeNetAPIClient:
     async def poll_for_result(
         self, prompt_id: str, timeout: float = 120, interval: float = 5
     ) -> PromptResult | None:
-        """Wait for ``prompt_id`` to finish (long-poll); the result, or None on timeout."""
+        """Wait for ``prompt_id`` to finish; the result (``result['response']``), or None when
+        ``timeout`` seconds pass first.
+
+        Uses the server's long-poll, so the result arrives as soon as it exists; ``interval``
+        is the pause between polls only against a server that cannot long-poll. A prompt that
+        failed is returned too (``state == 'failed'``, ``error`` says why; no ``response``).
+        """
         ops.check_id("prompt_id", prompt_id)
         limit, pause = check_poll_args(timeout, interval)
         plan = PollPlan(limit, pause, await self._long_poll_limit())
         while (wait := plan.next_wait()) is not None:
             started = time.monotonic()
             result = await self.get_simulation_result(prompt_id, wait=wait)
-            if result.is_terminal:
+            if is_terminal(result):
                 return report(prompt_id, result)
             delay = plan.pause_after(started, wait)
             if delay is None:
@@ -330,29 +403,30 @@ class AsyncEvoSpikeNetAPIClient:
 
     async def get_simulation_status(self) -> SimulationStatus:
         """The simulation's nodes, queue depth and last prompt state."""
-        return await self._call(ops.simulation_status())
+        return await self._engine.call(ops.simulation_status())
 
     async def get_remote_log(
         self, user: str, ip: str, key_path: str, log_file_path: str, *, lines: int | None = None
     ) -> RemoteLog:
-        """The last lines of a node's log, read by the server over SSH."""
-        return await self._call(ops.remote_log(user, ip, key_path, log_file_path, lines))
+        """The last lines (100 unless ``lines``) of a node's log, read by the server over SSH
+        from a host its operator configured; ``result['log_content']`` holds them."""
+        return await self._engine.call(ops.remote_log(user, ip, key_path, log_file_path, lines))
 
     # -- sessions ---------------------------------------------------------------------------
 
     async def create_log_session(self, description: str) -> Session:
-        """Start an experiment session."""
-        return await self._call(ops.new_session(description))
+        """Start an experiment session; ``session['session_id']`` is its id."""
+        return await self._engine.call(ops.new_session(description))
 
     async def get_session(self, session_id: str) -> Session:
         """One session."""
-        return await self._call(ops.session(session_id))
+        return await self._engine.call(ops.session(session_id))
 
     async def iter_sessions(self, *, page_size: int | None = None) -> AsyncIterator[Session]:
-        """Every session, newest first, page by page."""
+        """Every session, newest first, fetched page by page as you iterate."""
         cursor: str | None = None
         while True:
-            page = await self._call(ops.sessions_page(page_size, cursor))
+            page = await self._engine.call(ops.sessions_page(page_size, cursor))
             for item in page.items:
                 yield item
             if page.next_cursor is None:
@@ -373,7 +447,7 @@ class AsyncEvoSpikeNetAPIClient:
             cursor: str | None = None
             while True:
                 op = ops.session_artifacts_page(session_id, page_size_for(limit), cursor)
-                page = await self._call(op)
+                page = await self._engine.call(op)
                 for item in page.items:
                     yield item
                 if page.next_cursor is None:
@@ -394,38 +468,22 @@ class AsyncEvoSpikeNetAPIClient:
         *,
         progress: bool | None = None,
     ) -> Artifact:
-        """Upload ``file`` (file object, bytes, file path or folder path) into a session."""
-        fields = ops.upload_form(session_id, artifact_type, name, llm_type)
-        source = await asyncio.to_thread(prepare_upload, file, fields["name"])
+        """Upload ``file`` into a session as an artifact and return its metadata.
+
+        ``file`` may be a binary file object such as an ``io.BytesIO`` (its ``.name`` is sent
+        as the file name), bytes, a file path, or a folder path (e.g. a tokenizer's
+        ``save_pretrained`` folder), which is zipped. The bytes stream from disk; their sha256
+        is computed first and verified by the server.
+        """
+        form = ops.UploadForm.of(session_id, artifact_type, name, llm_type)
+        source = await asyncio.to_thread(prepare_upload, file, form.name)
         try:
-            fields["sha256"] = source.sha256
-            key = new_idempotency_key()
-            url = "/api/artifacts"
             wanted = progress_wanted(progress, self._core.config.progress)
             with open_progress(wanted, source.size, f"upload {source.filename}") as bar:
-                body = UploadBody(source, bar)
-                part = (source.filename, cast(IO[bytes], body), OCTET_STREAM)
-                headers = upload_headers(key)
-
-                async def attempt() -> Outcome:
-                    response = await self._http.post(
-                        url, data=fields, files={"file": part}, headers=headers
-                    )
-                    return Outcome(response)
-
-                outcome = await self._engine.execute(
-                    "POST",
-                    url,
-                    attempt,
-                    idempotency_key=key,
-                    timeout=self._core.config.transfer_timeout,
-                )
-            try:
-                artifact = build_object(Artifact, parse_json_body("POST", url, outcome))
-            except ResponseShapeError as exc:
-                raise shape_error("POST", url, outcome, exc) from None
-            artifact.request_id = outcome.response.headers.get("x-request-id")
-            return artifact
+                body = cast(IO[bytes], UploadBody(source, bar))
+                timeout = self._core.config.transfer_timeout
+                op = ops.upload(form, body, source.filename, source.sha256, timeout)
+                return await self._engine.call(op)
         finally:
             source.close()
 
@@ -438,11 +496,12 @@ class AsyncEvoSpikeNetAPIClient:
         name: str | None = None,
         page_size: int | None = None,
     ) -> AsyncIterator[Artifact]:
-        """Every matching artifact, newest first, page by page."""
+        """Every matching artifact, newest first, fetched page by page (``X-Next-Cursor``)
+        as you iterate."""
         filters = ops.ArtifactFilter.of(artifact_type, session_id, llm_type, name)
         cursor: str | None = None
         while True:
-            page = await self._call(ops.artifacts_page(filters, page_size, cursor))
+            page = await self._engine.call(ops.artifacts_page(filters, page_size, cursor))
             for item in page.items:
                 yield item
             if page.next_cursor is None:
@@ -458,7 +517,11 @@ class AsyncEvoSpikeNetAPIClient:
         name: str | None = None,
         limit: int | None = None,
     ) -> list[Artifact]:
-        """Stored artifacts, newest first: all matching, or the newest ``limit``."""
+        """Stored artifacts, newest first (``[0]`` is the latest), optionally filtered.
+
+        All matching artifacts, as the original server returned them, following the pages;
+        with ``limit``, only the newest ``limit`` (fetching no more pages than needed).
+        """
         if limit is not None:
             ops.check_int("limit", limit, minimum=1)
         items = self.iter_artifacts(
@@ -471,8 +534,8 @@ class AsyncEvoSpikeNetAPIClient:
         return await _take(items, limit)
 
     async def get_artifact_metadata(self, artifact_id: str) -> Artifact:
-        """One artifact's metadata."""
-        return await self._call(ops.artifact(artifact_id))
+        """One artifact's metadata (name, type, size, sha256, ...)."""
+        return await self._engine.call(ops.artifact(artifact_id))
 
     async def get_artifact(self, artifact_id: str, *, progress: bool | None = None) -> bytes:
         """An artifact's bytes, in memory, checked against the server's sha256."""
@@ -488,7 +551,14 @@ class AsyncEvoSpikeNetAPIClient:
         extract: bool = False,
         progress: bool | None = None,
     ) -> Path:
-        """Download an artifact to ``destination_path`` atomically (see the sync client)."""
+        """Download an artifact to ``destination_path`` and return that path.
+
+        The bytes stream into a temp file beside the destination, are checked against the
+        server's sha256 and length, and only then renamed into place: an interrupted or
+        corrupt download never leaves a file at ``destination_path`` (an older file there
+        stays untouched). A dropped connection resumes where it stopped. With ``extract``,
+        a zip artifact (e.g. a tokenizer) is unpacked into the folder ``destination_path``.
+        """
         destination = resolve_destination(destination_path)
         if extract:
             with temporary_download(destination.parent) as archive:
@@ -502,39 +572,37 @@ class AsyncEvoSpikeNetAPIClient:
 
     async def _download(self, artifact_id: str, sink: Sink, progress: bool | None) -> None:
         aid = ops.check_id("artifact_id", artifact_id)
-        url = f"/api/artifacts/{quote(aid)}/download"
+        timeout = self._core.config.transfer_timeout
         wanted = progress_wanted(progress, self._core.config.progress)
         with open_progress(wanted, None, f"download {aid}") as bar:
 
-            async def attempt() -> Outcome:
-                return await self._download_attempt(url, sink, bar)
+            async def attempt() -> httpx.Response:
+                return await self._download_attempt(aid, timeout, sink, bar)
 
-            await self._engine.execute(
-                "GET", url, attempt, timeout=self._core.config.transfer_timeout
-            )
+            await self._engine.send(ops.download(aid, 0, timeout), attempt)
         sink.verify(f"artifact {aid}")
 
-    async def _download_attempt(self, url: str, sink: Sink, bar: Progress) -> Outcome:
-        headers = {"Accept": OCTET_STREAM, "Accept-Encoding": "identity"}
+    async def _download_attempt(
+        self, aid: str, timeout: Timeout, sink: Sink, bar: Progress
+    ) -> httpx.Response:
         resuming = sink.size > 0 and sink.etag is not None
-        if resuming:
-            headers["Range"] = f"bytes={sink.size}-"
-        async with self._http.stream("GET", url, headers=headers) as response:
+        op = ops.download(aid, sink.size if resuming else 0, timeout)
+        async with self._engine.http.stream(**self._engine.prepare(op)) as response:
             if response.status_code not in (200, 206):
                 await response.aread()
-                return Outcome(response)
+                return response
             begin_body(sink, response, resuming, bar)
             async for chunk in response.aiter_bytes():
                 sink.write(chunk)
                 bar.update(len(chunk))
-            return Outcome(response)
+            return response
 
     # -- statistics -------------------------------------------------------------------------
 
-    async def get_stats(self) -> ClientStats:
-        """Requests, errors, retries, status codes and latency percentiles."""
+    def get_stats(self) -> ClientStats:
+        """Requests (HTTP attempts), errors, retries, status codes and latency percentiles."""
         return self._core.snapshot_stats()
 
-    async def reset_stats(self) -> None:
+    def reset_stats(self) -> None:
         """Start counting from zero."""
         self._core.stats.reset()

@@ -1,19 +1,23 @@
-"""Request mechanics shared by every call of both clients: retries, timeouts, idempotency keys,
-error mapping, statistics and logging. API methods only describe calls; this module sends them.
+"""Request mechanics shared by every call of both clients: sending the generated request with
+explicit per-call options (timeout, retries, idempotency key), error mapping, decoding the answer
+once, statistics and logging. API methods only describe calls; the engines send them.
+
+The async engine and client (``_async_client.py``) are the source; ``_client.py`` is derived
+from them by ``scripts/unasync.py``. What needs no I/O lives here, once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
+import platform
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import httpx
+
+from evospikenet import __version__
+from evospikenet_api_client.errors import UnexpectedStatus
 
 from ._config import ClientConfig, Timeout
 from ._errors import (
@@ -28,49 +32,45 @@ from ._errors import (
     status_error_class,
 )
 from ._logging import logger, redact
+from ._operations import Op, RequestOptions
 from ._retry import RetryPolicy, parse_retry_after
 from ._stats import RequestStats
-from ._transport import CALL_STATE, CallState
 
-__all__ = [
-    "AsyncEngine",
-    "Outcome",
-    "SyncEngine",
-    "new_idempotency_key",
-    "parse_json_body",
-    "shape_error",
-    "upload_headers",
-]
+__all__ = ["EngineBase", "http_client_kwargs", "httpx_timeout", "user_agent"]
 
+T = TypeVar("T")
 _MAX_ERROR_BODY = 64 * 1024
 # 409 with this code: the first request with the same Idempotency-Key is still running; the
 # server asks to retry shortly (and will then replay its answer).
 IDEMPOTENCY_IN_PROGRESS = "IDEM_002"
-# Exceptions the generated parsers raise on bodies that do not match the spec.
-_PARSE_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
+# What the generated parsers raise on a 2xx body that does not match the contract.
+_DECODE_ERRORS = (KeyError, ValueError, TypeError, AttributeError, UnexpectedStatus)
 
 
-def new_idempotency_key() -> str:
-    """A fresh key for one logical mutating call; reused by all its retries."""
-    return f"sdk-{uuid.uuid4().hex}"
+def user_agent() -> str:
+    """The User-Agent the SDK sends."""
+    return f"evospikenet-sdk/{__version__} python/{platform.python_version()}"
 
 
-def upload_headers(idempotency_key: str) -> dict[str, str]:
-    """Headers of one multipart upload call: its Idempotency-Key and a random multipart
-    boundary chosen once, so every retry sends byte-identical bodies (the server compares them
-    to recognise a repeat)."""
+def httpx_timeout(timeout: Timeout) -> httpx.Timeout:
+    """The httpx form of a :class:`Timeout`."""
+    return httpx.Timeout(
+        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
+    )
+
+
+def http_client_kwargs(config: ClientConfig) -> dict[str, Any]:
+    """Arguments of the ``httpx.Client``/``httpx.AsyncClient`` a client makes for itself.
+
+    Only the connection pool's settings: every request carries its own URL, headers and
+    timeout. ``trust_env`` stays on, so ``HTTP(S)_PROXY``, ``NO_PROXY`` and ``SSL_CERT_FILE``
+    are honoured as in httpx; redirects are not followed (the key goes to ``base_url`` only).
+    """
     return {
-        "Idempotency-Key": idempotency_key,
-        "Content-Type": f"multipart/form-data; boundary={secrets.token_hex(16)}",
+        "timeout": httpx_timeout(config.timeout),
+        "verify": config.verify,
+        "follow_redirects": False,
     }
-
-
-@dataclass
-class Outcome:
-    """One attempt's answer: the raw response, and the generated parser's error if it failed."""
-
-    response: httpx.Response
-    parse_error: Exception | None = None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -162,47 +162,9 @@ def transport_error(
     )
 
 
-def parse_json_body(method: str, url: str, outcome: Outcome) -> Any:
-    """The JSON of a successful answer; APIResponseValidationError when it is not valid."""
-    response = outcome.response
-    request_id = _header(response.headers, "x-request-id")
-    try:
-        data = json.loads(response.content)
-    except ValueError as exc:
-        raise APIResponseValidationError(
-            f"The server's answer is not JSON ({exc}) — {method} {url}",
-            status_code=response.status_code,
-            request_id=request_id,
-            method=method,
-            url=url,
-        ) from None
-    if outcome.parse_error is not None:
-        logger.debug(
-            "%s %s: the answer differs from the contract (%s: %s); using what it has",
-            method,
-            url,
-            type(outcome.parse_error).__name__,
-            outcome.parse_error,
-        )
-    return data
-
-
-def shape_error(
-    method: str, url: str, outcome: Outcome, error: Exception
-) -> APIResponseValidationError:
-    """The SDK error for a successful answer that lacks what the SDK needs."""
-    response = outcome.response
-    return APIResponseValidationError(
-        f"The server's answer is not what the API promises ({error}) — {method} {url}",
-        status_code=response.status_code,
-        request_id=_header(response.headers, "x-request-id"),
-        method=method,
-        url=url,
-    )
-
-
-class _EngineBase:
-    """What the sync and async engines share: configuration, policy, bookkeeping."""
+class EngineBase:
+    """What the sync and async engines share: configuration, policy, request preparation,
+    decoding, bookkeeping."""
 
     def __init__(self, config: ClientConfig, stats: RequestStats) -> None:
         self.config = config
@@ -213,25 +175,61 @@ class _EngineBase:
             backoff_max=config.backoff_max,
             retry_after_max=config.retry_after_max,
         )
+        headers = {"User-Agent": user_agent(), "Accept": "application/json"}
+        headers.update(config.default_headers)
+        if config.api_key:
+            headers["X-API-Key"] = config.api_key
+        self._headers = headers
+
+    def prepare(self, op: Op[Any]) -> dict[str, Any]:
+        """``op``'s generated request as ``httpx`` arguments: the absolute URL, the client's
+        headers under the request's own, and the call's timeout."""
+        kwargs = dict(op.request)
+        kwargs["method"] = op.method
+        kwargs["url"] = self.config.base_url + op.path
+        kwargs["headers"] = {**self._headers, **op.request.get("headers", {})}
+        kwargs["timeout"] = httpx_timeout(self.timeout_of(op.options))
+        return kwargs
+
+    def timeout_of(self, options: RequestOptions) -> Timeout:
+        """The call's timeout: its own, else the client's."""
+        return options.timeout if options.timeout is not None else self.config.timeout
+
+    def decode(self, op: Op[T], response: httpx.Response) -> T:
+        """The answer decoded by the generated parser (its body is parsed once, there);
+        APIResponseValidationError when it does not match the contract."""
+        try:
+            return op.parse(response)
+        except json.JSONDecodeError as exc:
+            problem = f"is not JSON ({exc})"
+        except _DECODE_ERRORS as exc:
+            what = f"lacks {exc}" if isinstance(exc, KeyError) else f"({type(exc).__name__}: {exc})"
+            problem = f"is not what the API promises: it {what}"
+        raise APIResponseValidationError(
+            f"The server's answer {problem} — {op.method} {op.path}",
+            status_code=response.status_code,
+            request_id=_header(response.headers, "x-request-id"),
+            method=op.method,
+            url=op.path,
+        )
 
     def _log(self, message: str, *args: object) -> None:
         if logger.isEnabledFor(10):
             logger.debug(redact(message % args, self.config.api_key))
 
-    def _next_delay(
+    def next_delay(
         self,
-        method: str,
-        idempotency_key: str | None,
+        op: Op[Any],
         retry_index: int,
         error: EvoSpikeNetAPIError,
         response: httpx.Response | None,
-        max_retries: int | None,
     ) -> float | None:
         """Seconds to wait before retrying after ``error``, or None to raise it."""
-        limit = self.policy.max_retries if max_retries is None else max_retries
+        options = op.options
+        limit = self.policy.max_retries if options.max_retries is None else options.max_retries
         if retry_index >= limit:
             return None
-        if not self.policy.may_retry(method, idempotency_key is not None):
+        if not self.policy.may_retry(op.method, options.idempotency_key is not None):
             return None
         if isinstance(error, APIStatusError):
             assert response is not None
@@ -245,163 +243,40 @@ class _EngineBase:
             return self.policy.delay(retry_index)
         return None
 
-    def _finish(
-        self, method: str, url: str, outcome: Outcome, started: float, attempt: int
+    def finish(
+        self, op: Op[Any], response: httpx.Response, started: float, attempt: int
     ) -> EvoSpikeNetAPIError | None:
-        response = outcome.response
+        """Count and log an answered attempt; its error when the status is 4xx/5xx."""
         elapsed = time.perf_counter() - started
         self.stats.record_attempt(elapsed, response.status_code)
         self._log(
             "%s %s -> %d in %.1f ms (attempt %d, request_id=%s)",
-            method,
-            url,
+            op.method,
+            op.path,
             response.status_code,
             elapsed * 1000,
             attempt + 1,
             response.headers.get("x-request-id"),
         )
         if response.status_code >= 400:
-            return status_error(method, url, response, response.content)
+            return status_error(op.method, op.path, response, response.content)
         return None
 
-    def _failed_attempt(
-        self,
-        method: str,
-        url: str,
-        exc: Exception,
-        started: float,
-        attempt: int,
-        timeout: Timeout | None,
+    def failed(
+        self, op: Op[Any], exc: Exception, started: float, attempt: int
     ) -> EvoSpikeNetAPIError:
+        """Count and log an attempt that got no answer; its SDK error."""
         self.stats.record_attempt(time.perf_counter() - started, None)
-        error = transport_error(method, url, exc, timeout)
-        self._log("%s %s failed (attempt %d): %s", method, url, attempt + 1, error)
+        error = transport_error(op.method, op.path, exc, self.timeout_of(op.options))
+        self._log("%s %s failed (attempt %d): %s", op.method, op.path, attempt + 1, error)
         return error
 
+    def give_up(self, error: EvoSpikeNetAPIError) -> EvoSpikeNetAPIError:
+        """Count a call that ends in ``error``; return it to raise."""
+        self.stats.record_error()
+        return error
 
-class SyncEngine(_EngineBase):
-    """Sends one logical call with retries on a sync httpx client."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        stats: RequestStats,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(config, stats)
-        self.sleep = sleep
-
-    def execute(
-        self,
-        method: str,
-        url: str,
-        attempt: Callable[[], Outcome],
-        *,
-        idempotency_key: str | None = None,
-        timeout: Timeout | None = None,
-        rewind: Callable[[], None] | None = None,
-        max_retries: int | None = None,
-        generated: bool = False,
-    ) -> Outcome:
-        """Run ``attempt`` until it succeeds, retrying what the policy allows; raise SDK errors.
-
-        ``timeout`` is applied to requests made through the generated client; ``rewind`` is
-        called before every retry (to rewind a file body); ``max_retries`` overrides the
-        client's for this call. ``generated`` marks an attempt that calls a generated API
-        function: its parser's errors on an answer become the outcome's ``parse_error``.
-        """
-        retry_index = 0
-        while True:
-            state = CallState(timeout=timeout)
-            token = CALL_STATE.set(state)
-            started = time.perf_counter()
-            outcome: Outcome | None = None
-            try:
-                outcome = attempt()
-                error = self._finish(method, url, outcome, started, retry_index)
-            except httpx.HTTPError as exc:
-                error = self._failed_attempt(method, url, exc, started, retry_index, timeout)
-            except _PARSE_ERRORS as exc:
-                if not generated or state.response is None:
-                    raise
-                outcome = Outcome(state.response, exc)
-                error = self._finish(method, url, outcome, started, retry_index)
-            finally:
-                CALL_STATE.reset(token)
-            if error is None:
-                assert outcome is not None
-                return outcome
-            response = outcome.response if outcome is not None else None
-            delay = self._next_delay(
-                method, idempotency_key, retry_index, error, response, max_retries
-            )
-            if delay is None:
-                self.stats.record_error()
-                raise error
-            self.stats.record_retry()
-            self._log("retrying %s %s in %.2f s after: %s", method, url, delay, error)
-            self.sleep(delay)
-            if rewind is not None:
-                rewind()
-            retry_index += 1
-
-
-class AsyncEngine(_EngineBase):
-    """Sends one logical call with retries on an async httpx client."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        stats: RequestStats,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        super().__init__(config, stats)
-        self.sleep = sleep
-
-    async def execute(
-        self,
-        method: str,
-        url: str,
-        attempt: Callable[[], Awaitable[Outcome]],
-        *,
-        idempotency_key: str | None = None,
-        timeout: Timeout | None = None,
-        rewind: Callable[[], None] | None = None,
-        max_retries: int | None = None,
-        generated: bool = False,
-    ) -> Outcome:
-        """The async form of :meth:`SyncEngine.execute`."""
-        retry_index = 0
-        while True:
-            state = CallState(timeout=timeout)
-            token = CALL_STATE.set(state)
-            started = time.perf_counter()
-            outcome: Outcome | None = None
-            try:
-                outcome = await attempt()
-                error = self._finish(method, url, outcome, started, retry_index)
-            except httpx.HTTPError as exc:
-                error = self._failed_attempt(method, url, exc, started, retry_index, timeout)
-            except _PARSE_ERRORS as exc:
-                if not generated or state.response is None:
-                    raise
-                outcome = Outcome(state.response, exc)
-                error = self._finish(method, url, outcome, started, retry_index)
-            finally:
-                CALL_STATE.reset(token)
-            if error is None:
-                assert outcome is not None
-                return outcome
-            response = outcome.response if outcome is not None else None
-            delay = self._next_delay(
-                method, idempotency_key, retry_index, error, response, max_retries
-            )
-            if delay is None:
-                self.stats.record_error()
-                raise error
-            self.stats.record_retry()
-            self._log("retrying %s %s in %.2f s after: %s", method, url, delay, error)
-            await self.sleep(delay)
-            if rewind is not None:
-                rewind()
-            retry_index += 1
+    def will_retry(self, op: Op[Any], delay: float, error: EvoSpikeNetAPIError) -> None:
+        """Count and log a retry."""
+        self.stats.record_retry()
+        self._log("retrying %s %s in %.2f s after: %s", op.method, op.path, delay, error)

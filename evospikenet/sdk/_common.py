@@ -10,18 +10,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from evospikenet_api_client import Client
-
 from . import _operations as ops
-from ._config import ClientConfig, Timeout
+from ._config import NOT_GIVEN, ClientConfig, Timeout
+from ._contract import MAX_PAGE_SIZE, MAX_PROMPT_CHARS
 from ._errors import APIStatusError, EvoSpikeNetAPIError
 from ._logging import configure_from_env, logger
+from ._models import ClientStats, FailedGeneration, ServerInfo
 from ._stats import RequestStats
-from ._types import ClientStats, FailedGeneration, ServerInfo
 
 __all__ = ["ClientCore"]
 
-DEFAULT_MAX_PROMPT_CHARS = 20_000
 # with_error_handling gives up at once on these: trying again cannot help.
 _FINAL_STATUSES = frozenset({400, 401, 403, 404, 413, 422})
 
@@ -54,23 +52,12 @@ class ClientCore:
         warn_if_key_in_clear(self.config)
         self.stats = RequestStats()
         self.server_info: ServerInfo | None = None
-        self.generated = Client(base_url=self.config.base_url)
+        # True once the server answered 404 to /api/info (the original server): poll plainly.
+        self.no_server_info = False
 
     def option_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        """Constructor arguments for a copy of this client with ``overrides`` applied."""
-        allowed = {
-            "base_url",
-            "api_key",
-            "timeout",
-            "max_retries",
-            "transfer_timeout",
-            "default_headers",
-            "progress",
-            "verify",
-        }
-        unknown = set(overrides) - allowed
-        if unknown:
-            raise ValueError(f"with_options: unknown option(s): {', '.join(sorted(unknown))}")
+        """Constructor arguments for a copy of this client with ``overrides`` applied
+        (entries that are :data:`NOT_GIVEN` keep this client's setting)."""
         c = self.config
         kwargs: dict[str, Any] = {
             "base_url": c.base_url,
@@ -82,7 +69,7 @@ class ClientCore:
             "progress": c.progress,
             "verify": c.verify,
         }
-        kwargs.update(overrides)
+        kwargs.update({k: v for k, v in overrides.items() if v is not NOT_GIVEN})
         return kwargs
 
     def max_wait(self) -> float:
@@ -90,13 +77,13 @@ class ClientCore:
         info = self.server_info
         if info is None:
             return 0.0
-        return info.limits.max_wait_seconds or 0.0
+        return float(info.limits.max_wait_seconds or 0.0)
 
     def max_prompt_chars(self) -> int:
         """Longest prompt the server accepts (its limit when known)."""
         info = self.server_info
         limit = info.limits.max_prompt_chars if info is not None else None
-        return limit or DEFAULT_MAX_PROMPT_CHARS
+        return limit or MAX_PROMPT_CHARS
 
     def health_timeout(self, remaining: float | None) -> Timeout | None:
         """The client's timeout, shortened to fit ``remaining`` seconds (None: unchanged)."""
@@ -176,11 +163,6 @@ def failed_generation(prompt: str, error: Exception) -> FailedGeneration:
 def is_final(error: Exception) -> bool:
     """True when repeating the call cannot help (a client error the server will repeat)."""
     return isinstance(error, APIStatusError) and error.status_code in _FINAL_STATUSES
-
-
-OCTET_STREAM = "application/octet-stream"
-MAX_PAGE_SIZE = 500
-"""The contract's largest ``limit`` of a list operation."""
 
 
 def progress_wanted(progress: bool | None, default: bool | None) -> bool | None:

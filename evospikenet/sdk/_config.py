@@ -15,7 +15,9 @@ __all__ = [
     "DEFAULT_TRANSFER_TIMEOUT",
     "ENV_API_KEY",
     "ENV_API_URL",
+    "NOT_GIVEN",
     "ClientConfig",
+    "NotGiven",
     "Timeout",
 ]
 
@@ -23,6 +25,17 @@ ENV_API_URL = "EVOSPIKENET_API_URL"
 ENV_API_KEY = "EVOSPIKENET_API_KEY"
 DEFAULT_BASE_URL = "http://localhost:8000"
 DEFAULT_MAX_RETRIES = 2
+
+
+class NotGiven:
+    """The type of :data:`NOT_GIVEN`: an option left out of ``with_options``."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+"""``with_options`` keeps the client's setting for every option that is NOT_GIVEN."""
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,26 @@
-"""Each JSON call of the API, described once for both clients: arguments checked (ValueError
-naming the field), the generated operation to send, and the result type to build."""
+"""Each call of the API, described once for both clients: its arguments checked (ValueError
+naming the field), its request built by the generated package, and how its answer is read.
+
+Methods, paths, query parameters, headers and bodies all come from the generated
+``build_request`` functions; answers are decoded by the generated ``parse_response``.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, Generic, Protocol, TypeVar
 
-from evospikenet_api_client import Client
-from evospikenet_api_client.api.artifacts import get_artifact, list_artifacts
+import httpx
+
+from evospikenet_api_client.api.artifacts import (
+    download_artifact,
+    get_artifact,
+    list_artifacts,
+    upload_artifact,
+)
 from evospikenet_api_client.api.distributed_brain import (
     get_prompt_result,
     get_remote_log,
@@ -26,17 +36,17 @@ from evospikenet_api_client.api.sessions import (
     list_sessions,
 )
 from evospikenet_api_client.models import (
+    ArtifactUpload,
     GenerateRequest,
     PromptRequest,
     RemoteLogRequest,
     SessionCreate,
 )
-from evospikenet_api_client.types import UNSET, Unset
+from evospikenet_api_client.types import UNSET, File, Unset
 
-from ._base_client import new_idempotency_key
+from . import _contract as contract
 from ._config import Timeout
-from ._types import (
-    APIObject,
+from ._models import (
     Artifact,
     GenerateResult,
     Health,
@@ -46,19 +56,37 @@ from ._types import (
     ServerInfo,
     Session,
     SimulationStatus,
-    build_list,
-    build_object,
 )
 
-__all__ = ["Op", "Page"]
+__all__ = ["Op", "Page", "RequestOptions"]
 
 T = TypeVar("T")
-ObjT = TypeVar("ObjT", bound=APIObject)
+OCTET_STREAM = "application/octet-stream"
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_LLM_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+class _Decoded(Protocol):
+    request_id: str | None
+
+
+D = TypeVar("D", bound=_Decoded)
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one logical mutating call; reused by all its retries."""
+    return f"sdk-{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """How the engine sends one call. ``None`` means the client's setting.
+
+    ``idempotency_key`` is the key the request carries (its header comes from the generated
+    request); a mutating call with one may be retried, one without may not.
+    """
+
+    timeout: Timeout | None = None
+    max_retries: int | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,15 +99,22 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class Op(Generic[T]):
-    """One API call: how to send it on either client and how to read its answer."""
+    """One API call: the generated request (``httpx`` keyword arguments), how to read a
+    successful answer, and the per-call options."""
 
-    method: str
-    url: str
-    send: Callable[[Client], Any]
-    asend: Callable[[Client], Awaitable[Any]]
-    build: Callable[[Any, Mapping[str, str]], T]
-    idempotency_key: str | None = None
-    timeout: Timeout | None = None
+    request: dict[str, Any]
+    parse: Callable[[httpx.Response], T]
+    options: RequestOptions = field(default_factory=RequestOptions)
+
+    @property
+    def method(self) -> str:
+        """The HTTP method, upper case."""
+        return str(self.request["method"]).upper()
+
+    @property
+    def path(self) -> str:
+        """The path relative to the base URL."""
+        return str(self.request["url"])
 
 
 def check_str(field: str, value: object, *, allow_empty: bool = False) -> str:
@@ -92,10 +127,10 @@ def check_str(field: str, value: object, *, allow_empty: bool = False) -> str:
 
 
 def check_id(field: str, value: object) -> str:
-    """An opaque id (``[A-Za-z0-9_-]{1,64}``); else ValueError naming ``field``."""
+    """An opaque id as the contract defines it; else ValueError naming ``field``."""
     text = check_str(field, value)
-    if not _ID.match(text):
-        raise ValueError(f"{field}: not a valid id (1-64 of A-Z a-z 0-9 _ -): {text!r}")
+    if not contract.ID_PATTERN.match(text):
+        raise ValueError(f"{field}: not a valid id ({contract.ID_PATTERN.pattern}): {text!r}")
     return text
 
 
@@ -111,48 +146,57 @@ def check_int(field: str, value: object, *, minimum: int, maximum: int | None = 
     return value
 
 
+def check_artifact_type(value: object) -> str:
+    """A lowercase identifier such as ``model``; else ValueError."""
+    text = check_str("artifact_type", value)
+    if not contract.ARTIFACT_TYPE_PATTERN.match(text):
+        raise ValueError(
+            f"artifact_type: must be a lowercase identifier such as 'model', 'config', "
+            f"'tokenizer' ({contract.ARTIFACT_TYPE_PATTERN.pattern}), got {text!r}"
+        )
+    return text
+
+
+def check_llm_type(value: object) -> str:
+    """An architecture name such as ``SpikingEvoTextLM``; else ValueError."""
+    text = check_str("llm_type", value)
+    if not contract.LLM_TYPE_PATTERN.match(text):
+        raise ValueError(f"llm_type: must look like 'SpikingEvoTextLM', got {text!r}")
+    return text
+
+
 def _opt(value: T | None) -> T | Unset:
     return UNSET if value is None else value
 
 
-def _one(cls: type[ObjT]) -> Callable[[Any, Mapping[str, str]], ObjT]:
-    def build(data: Any, headers: Mapping[str, str]) -> ObjT:
-        obj = build_object(cls, data)
-        obj.request_id = headers.get("x-request-id")
-        return obj
+def _one(parse: Callable[[httpx.Response], D]) -> Callable[[httpx.Response], D]:
+    def read(response: httpx.Response) -> D:
+        result = parse(response)
+        result.request_id = response.headers.get("x-request-id")
+        return result
 
-    return build
-
-
-def _page(cls: type[ObjT]) -> Callable[[Any, Mapping[str, str]], Page[ObjT]]:
-    def build(data: Any, headers: Mapping[str, str]) -> Page[ObjT]:
-        items = build_list(cls, data)
-        return Page(items, headers.get("x-next-cursor") or None)
-
-    return build
+    return read
 
 
-def health(timeout: Timeout | None = None) -> Op[Health]:
-    """``GET /api/health`` (``timeout`` overrides the client's for this call)."""
+def _page(parse: Callable[[httpx.Response], list[T]]) -> Callable[[httpx.Response], Page[T]]:
+    def read(response: httpx.Response) -> Page[T]:
+        return Page(parse(response), response.headers.get("x-next-cursor") or None)
+
+    return read
+
+
+def health(timeout: Timeout | None = None, max_retries: int | None = None) -> Op[Health]:
+    """``getHealth`` (``timeout`` and ``max_retries`` override the client's for this call)."""
     return Op(
-        "GET",
-        "/api/health",
-        lambda c: get_health.sync_detailed(client=c),
-        lambda c: get_health.asyncio_detailed(client=c),
-        _one(Health),
-        timeout=timeout,
+        get_health.build_request(),
+        _one(get_health.parse_response),
+        RequestOptions(timeout=timeout, max_retries=max_retries),
     )
 
 
 def server_info() -> Op[ServerInfo]:
-    """``GET /api/info``."""
-    return Op(
-        "GET",
-        "/api/info",
-        lambda c: get_server_info.sync_detailed(client=c),
-        lambda c: get_server_info.asyncio_detailed(client=c),
-        _one(ServerInfo),
-    )
+    """``getServerInfo``."""
+    return Op(get_server_info.build_request(), _one(get_server_info.parse_response))
 
 
 def generate(
@@ -162,7 +206,7 @@ def generate(
     top_k: int | None,
     seed: int | None,
 ) -> Op[GenerateResult]:
-    """``POST /api/generate``."""
+    """``generateText``."""
     text = check_str("prompt", prompt)
     length = check_int("max_length", max_length, minimum=1)
     if temperature is not None and (
@@ -172,7 +216,7 @@ def generate(
     ):
         raise ValueError(f"temperature: must be a number > 0, got {temperature!r}")
     k = check_int("top_k", top_k, minimum=1) if top_k is not None else None
-    s = check_int("seed", seed, minimum=0, maximum=2**32 - 1) if seed is not None else None
+    s = check_int("seed", seed, minimum=0, maximum=contract.SEED_MAX) if seed is not None else None
     body = GenerateRequest(
         prompt=text,
         max_length=length,
@@ -182,12 +226,9 @@ def generate(
     )
     key = new_idempotency_key()
     return Op(
-        "POST",
-        "/api/generate",
-        lambda c: generate_text.sync_detailed(client=c, body=body, idempotency_key=key),
-        lambda c: generate_text.asyncio_detailed(client=c, body=body, idempotency_key=key),
-        _one(GenerateResult),
-        idempotency_key=key,
+        generate_text.build_request(body=body, idempotency_key=key),
+        _one(generate_text.parse_response),
+        RequestOptions(idempotency_key=key),
     )
 
 
@@ -198,56 +239,46 @@ def submit(
     priority: int | None,
     session_id: str | None,
 ) -> Op[PromptAccepted]:
-    """``POST /api/distributed_brain/prompt`` (media already base64-encoded)."""
+    """``submitPrompt`` (media already base64-encoded)."""
+    if priority is not None:
+        priority = check_int(
+            "priority", priority, minimum=contract.PRIORITY_MIN, maximum=contract.PRIORITY_MAX
+        )
     body = PromptRequest(
         prompt=_opt(prompt),
         image=_opt(image_b64),
         audio=_opt(audio_b64),
-        priority=_opt(
-            check_int("priority", priority, minimum=0, maximum=9) if priority is not None else None
-        ),
+        priority=_opt(priority),
         session_id=_opt(check_id("session_id", session_id) if session_id is not None else None),
     )
     key = new_idempotency_key()
     return Op(
-        "POST",
-        "/api/distributed_brain/prompt",
-        lambda c: submit_prompt.sync_detailed(client=c, body=body, idempotency_key=key),
-        lambda c: submit_prompt.asyncio_detailed(client=c, body=body, idempotency_key=key),
-        _one(PromptAccepted),
-        idempotency_key=key,
+        submit_prompt.build_request(body=body, idempotency_key=key),
+        _one(submit_prompt.parse_response),
+        RequestOptions(idempotency_key=key),
     )
 
 
-def prompt_result(prompt_id: str | None, wait: float, read_timeout: Timeout) -> Op[PromptResult]:
-    """``GET /api/distributed_brain/result`` (long-polls ``wait`` seconds)."""
+def prompt_result(prompt_id: str | None, wait: float, timeout: Timeout) -> Op[PromptResult]:
+    """``getPromptResult`` (long-polls ``wait`` seconds; ``timeout`` allows for it)."""
     pid = check_id("prompt_id", prompt_id) if prompt_id is not None else None
     wait_arg: float | Unset = round(wait, 3) if wait > 0 else UNSET
     return Op(
-        "GET",
-        "/api/distributed_brain/result",
-        lambda c: get_prompt_result.sync_detailed(client=c, prompt_id=_opt(pid), wait=wait_arg),
-        lambda c: get_prompt_result.asyncio_detailed(client=c, prompt_id=_opt(pid), wait=wait_arg),
-        _one(PromptResult),
-        timeout=read_timeout,
+        get_prompt_result.build_request(prompt_id=_opt(pid), wait=wait_arg),
+        _one(get_prompt_result.parse_response),
+        RequestOptions(timeout=timeout),
     )
 
 
 def simulation_status() -> Op[SimulationStatus]:
-    """``GET /api/distributed_brain/status``."""
-    return Op(
-        "GET",
-        "/api/distributed_brain/status",
-        lambda c: get_simulation_status.sync_detailed(client=c),
-        lambda c: get_simulation_status.asyncio_detailed(client=c),
-        _one(SimulationStatus),
-    )
+    """``getSimulationStatus``."""
+    return Op(get_simulation_status.build_request(), _one(get_simulation_status.parse_response))
 
 
 def remote_log(
     user: object, ip: object, key_path: object, log_file_path: object, lines: int | None
 ) -> Op[RemoteLog]:
-    """``POST /api/distributed_brain/remote_log``."""
+    """``getRemoteLog``."""
     body = RemoteLogRequest(
         user=check_str("user", user),
         ip=check_str("ip", ip),
@@ -257,73 +288,58 @@ def remote_log(
     )
     key = new_idempotency_key()
     return Op(
-        "POST",
-        "/api/distributed_brain/remote_log",
-        lambda c: get_remote_log.sync_detailed(client=c, body=body, idempotency_key=key),
-        lambda c: get_remote_log.asyncio_detailed(client=c, body=body, idempotency_key=key),
-        _one(RemoteLog),
-        idempotency_key=key,
+        get_remote_log.build_request(body=body, idempotency_key=key),
+        _one(get_remote_log.parse_response),
+        RequestOptions(idempotency_key=key),
     )
 
 
 def new_session(description: object) -> Op[Session]:
-    """``POST /api/sessions``."""
+    """``createSession``."""
     body = SessionCreate(description=check_str("description", description, allow_empty=True))
     key = new_idempotency_key()
     return Op(
-        "POST",
-        "/api/sessions",
-        lambda c: create_session.sync_detailed(client=c, body=body, idempotency_key=key),
-        lambda c: create_session.asyncio_detailed(client=c, body=body, idempotency_key=key),
-        _one(Session),
-        idempotency_key=key,
+        create_session.build_request(body=body, idempotency_key=key),
+        _one(create_session.parse_response),
+        RequestOptions(idempotency_key=key),
     )
 
 
 def session(session_id: object) -> Op[Session]:
-    """``GET /api/sessions/{session_id}``."""
+    """``getSession``."""
     sid = check_id("session_id", session_id)
-    return Op(
-        "GET",
-        f"/api/sessions/{quote(sid)}",
-        lambda c: get_session.sync_detailed(sid, client=c),
-        lambda c: get_session.asyncio_detailed(sid, client=c),
-        _one(Session),
-    )
+    return Op(get_session.build_request(sid), _one(get_session.parse_response))
 
 
 def _limit_and_cursor(limit: int | None, cursor: str | None) -> tuple[int | Unset, str | Unset]:
-    lim = check_int("limit", limit, minimum=1) if limit is not None else None
+    lim = (
+        check_int("limit", limit, minimum=1, maximum=contract.MAX_PAGE_SIZE)
+        if limit is not None
+        else None
+    )
     cur = check_str("cursor", cursor) if cursor is not None else None
-    if cur is not None and not _CURSOR.match(cur):
+    if cur is not None and not contract.CURSOR_PATTERN.match(cur):
         raise ValueError(f"cursor: not a cursor returned by the server: {cur!r}")
     return _opt(lim), _opt(cur)
 
 
 def sessions_page(limit: int | None, cursor: str | None) -> Op[Page[Session]]:
-    """``GET /api/sessions``: one page."""
+    """``listSessions``: one page."""
     lim, cur = _limit_and_cursor(limit, cursor)
     return Op(
-        "GET",
-        "/api/sessions",
-        lambda c: list_sessions.sync_detailed(client=c, limit=lim, cursor=cur),
-        lambda c: list_sessions.asyncio_detailed(client=c, limit=lim, cursor=cur),
-        _page(Session),
+        list_sessions.build_request(limit=lim, cursor=cur), _page(list_sessions.parse_response)
     )
 
 
 def session_artifacts_page(
     session_id: object, limit: int | None, cursor: str | None
 ) -> Op[Page[Artifact]]:
-    """``GET /api/sessions/{session_id}/artifacts``: one page."""
+    """``listSessionArtifacts``: one page."""
     sid = check_id("session_id", session_id)
     lim, cur = _limit_and_cursor(limit, cursor)
     return Op(
-        "GET",
-        f"/api/sessions/{quote(sid)}/artifacts",
-        lambda c: list_session_artifacts.sync_detailed(sid, client=c, limit=lim, cursor=cur),
-        lambda c: list_session_artifacts.asyncio_detailed(sid, client=c, limit=lim, cursor=cur),
-        _page(Artifact),
+        list_session_artifacts.build_request(sid, limit=lim, cursor=cur),
+        _page(list_session_artifacts.parse_response),
     )
 
 
@@ -353,70 +369,91 @@ class ArtifactFilter:
         )
 
 
-def check_artifact_type(value: object) -> str:
-    """A lowercase identifier such as ``model``; else ValueError."""
-    text = check_str("artifact_type", value)
-    if not _TYPE.match(text):
-        raise ValueError(
-            f"artifact_type: must be a lowercase identifier such as 'model', 'config', "
-            f"'tokenizer' (a-z, 0-9, _; starting with a letter), got {text!r}"
-        )
-    return text
-
-
-def check_llm_type(value: object) -> str:
-    """An architecture name such as ``SpikingEvoTextLM``; else ValueError."""
-    text = check_str("llm_type", value)
-    if not _LLM_TYPE.match(text):
-        raise ValueError(f"llm_type: must look like 'SpikingEvoTextLM', got {text!r}")
-    return text
-
-
 def artifacts_page(
     filters: ArtifactFilter, limit: int | None, cursor: str | None
 ) -> Op[Page[Artifact]]:
-    """``GET /api/artifacts``: one page, newest first."""
+    """``listArtifacts``: one page, newest first."""
     lim, cur = _limit_and_cursor(limit, cursor)
-    kwargs: dict[str, Any] = {
-        "artifact_type": _opt(filters.artifact_type),
-        "session_id": _opt(filters.session_id),
-        "llm_type": _opt(filters.llm_type),
-        "name": _opt(filters.name),
-        "limit": lim,
-        "cursor": cur,
-    }
     return Op(
-        "GET",
-        "/api/artifacts",
-        lambda c: list_artifacts.sync_detailed(client=c, **kwargs),
-        lambda c: list_artifacts.asyncio_detailed(client=c, **kwargs),
-        _page(Artifact),
+        list_artifacts.build_request(
+            artifact_type=_opt(filters.artifact_type),
+            session_id=_opt(filters.session_id),
+            llm_type=_opt(filters.llm_type),
+            name=_opt(filters.name),
+            limit=lim,
+            cursor=cur,
+        ),
+        _page(list_artifacts.parse_response),
     )
 
 
 def artifact(artifact_id: object) -> Op[Artifact]:
-    """``GET /api/artifacts/{artifact_id}``."""
+    """``getArtifact``."""
     aid = check_id("artifact_id", artifact_id)
+    return Op(get_artifact.build_request(aid), _one(get_artifact.parse_response))
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """The text fields of an artifact upload, checked."""
+
+    session_id: str
+    artifact_type: str
+    name: str
+    llm_type: str | None
+
+    @classmethod
+    def of(
+        cls, session_id: object, artifact_type: object, name: object, llm_type: object
+    ) -> UploadForm:
+        """Checked fields; ValueError naming the bad one."""
+        text = check_str("name", name)
+        if len(text) > contract.ARTIFACT_NAME_MAX or not contract.ARTIFACT_NAME_PATTERN.match(text):
+            raise ValueError(
+                f"name: at most {contract.ARTIFACT_NAME_MAX} characters, no control characters"
+            )
+        return cls(
+            session_id=check_id("session_id", session_id),
+            artifact_type=check_artifact_type(artifact_type),
+            name=text,
+            llm_type=check_llm_type(llm_type) if llm_type is not None else None,
+        )
+
+
+def upload(
+    form: UploadForm, file: IO[bytes], filename: str, sha256: str, timeout: Timeout
+) -> Op[Artifact]:
+    """``uploadArtifact``: ``file`` streamed as the file part, ``sha256`` for the server to
+    verify. One random multipart boundary serves every retry, so each sends identical bytes
+    (the server compares bodies sent under one Idempotency-Key)."""
+    body = ArtifactUpload(
+        session_id=form.session_id,
+        artifact_type=form.artifact_type,
+        name=form.name,
+        file=File(payload=file, file_name=filename, mime_type=OCTET_STREAM),  # type: ignore[arg-type]
+        llm_type=_opt(form.llm_type),
+        sha256=sha256,
+    )
+    key = new_idempotency_key()
+    request = upload_artifact.build_request(body=body, idempotency_key=key)
+    boundary = secrets.token_hex(16)
+    request["headers"]["Content-Type"] = f"multipart/form-data; boundary={boundary}"
     return Op(
-        "GET",
-        f"/api/artifacts/{quote(aid)}",
-        lambda c: get_artifact.sync_detailed(aid, client=c),
-        lambda c: get_artifact.asyncio_detailed(aid, client=c),
-        _one(Artifact),
+        request,
+        _one(upload_artifact.parse_response),
+        RequestOptions(timeout=timeout, idempotency_key=key),
     )
 
 
-def upload_form(
-    session_id: object, artifact_type: object, name: object, llm_type: object
-) -> dict[str, str]:
-    """The text fields of an artifact upload, checked; ValueError naming the bad one."""
-    fields = {
-        "session_id": check_id("session_id", session_id),
-        "artifact_type": check_artifact_type(artifact_type),
-        "name": check_str("name", name),
-    }
-    if len(fields["name"]) > 255 or any(ord(ch) < 32 or ord(ch) == 127 for ch in fields["name"]):
-        raise ValueError("name: at most 255 characters, no control characters")
-    if llm_type is not None:
-        fields["llm_type"] = check_llm_type(llm_type)
-    return fields
+def download(artifact_id: str, resume_from: int, timeout: Timeout) -> Op[None]:
+    """``downloadArtifact`` as a stream: from byte ``resume_from`` (a ``Range`` request) when
+    it is above 0. Its body is read by the caller, never decoded here."""
+    request = download_artifact.build_request(
+        artifact_id, range_=f"bytes={resume_from}-" if resume_from > 0 else UNSET
+    )
+    request["headers"].update({"Accept": OCTET_STREAM, "Accept-Encoding": "identity"})
+    return Op(request, _no_body, RequestOptions(timeout=timeout))
+
+
+def _no_body(response: httpx.Response) -> None:
+    return None

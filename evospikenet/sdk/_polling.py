@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from ._logging import logger
-from ._types import PromptResult
+from ._models import PromptResult
 
 __all__ = ["PollPlan", "check_poll_args", "report"]
 
@@ -65,6 +65,6 @@ class PollPlan:
 
 def report(prompt_id: str, result: PromptResult) -> PromptResult:
     """Log a failed prompt clearly; return the result unchanged."""
-    if result.failed:
+    if str(result.state) == "failed":
         logger.warning("prompt %s failed: %s", prompt_id, result.error or "no reason given")
     return result

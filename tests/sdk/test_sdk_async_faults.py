@@ -14,7 +14,12 @@ from evospikenet.sdk import APIConnectionError, AsyncEvoSpikeNetAPIClient, Servi
 
 PAYLOAD = hashlib.sha256(b"async").digest() * 20_000
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
-SESSION = {"session_id": "ses_1", "description": "", "created_at": None, "artifact_count": 0}
+SESSION = {
+    "session_id": "ses_1",
+    "description": "",
+    "created_at": "2026-11-28T00:00:00Z",
+    "artifact_count": 0,
+}
 
 
 async def no_sleep(seconds: float) -> None:

@@ -53,7 +53,7 @@ def test_failed_prompt_is_returned_with_its_error(live: InProcessServer) -> None
         prompt_id = client.submit_prompt(prompt="doomed")["prompt_id"]
         assert live.queue.fail(prompt_id, "vision node crashed")
         result = client.poll_for_result(prompt_id, timeout=10)
-    assert result is not None and result.failed and not result.get("response")
+    assert result is not None and result.state == "failed" and not result.get("response")
     assert result.error == "vision node crashed"
 
 
@@ -70,8 +70,17 @@ def test_results_are_not_consumed_by_reading(live: InProcessServer) -> None:
 
 
 def test_plain_polling_against_a_server_without_long_poll() -> None:
-    pending = {"prompt_id": "prm_1", "response": None, "timestamp": None}
-    done = {"prompt_id": "prm_1", "response": "hi", "timestamp": "2026-11-28T00:00:00Z"}
+    pending = {
+        "prompt_id": "prm_1",
+        "state": "queued",
+        "response": None,
+        "timestamp": None,
+        "error": None,
+        "created_at": "2026-11-28T00:00:00Z",
+        "started_at": None,
+        "attempts": 0,
+    }
+    done = {**pending, "state": "completed", "response": "hi", "timestamp": pending["created_at"]}
     with FaultyServer() as server:
         server.script(
             problem(404, "HTTP_404", "no /api/info on the original server"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import os
 import pickle
@@ -26,8 +27,8 @@ from evospikenet.sdk import (
 )
 from evospikenet.sdk._artifacts import UploadBody, prepare_upload, zip_directory
 from evospikenet.sdk._config import ClientConfig
+from evospikenet.sdk._models import is_terminal
 from evospikenet.sdk._retry import RetryPolicy, parse_retry_after
-from evospikenet.sdk._types import ResponseShapeError, build_list, build_object
 
 
 def resolve(environ: dict[str, str], **kwargs: object) -> ClientConfig:
@@ -115,21 +116,49 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after({}) is None
 
 
-def test_results_are_dicts_with_typed_properties_and_pickle() -> None:
-    result = GenerateResult({"generated_text": "こんにちは", "prompt": "p", "generated_tokens": 3})
+def test_results_are_read_only_mappings_with_typed_attributes_and_pickle() -> None:
+    data = {
+        "generated_text": "こんにちは",
+        "prompt": "p",
+        "llm_type": "SpikingEvoTextLM",
+        "model_session_id": "ses_1",
+        "prompt_tokens": 1,
+        "generated_tokens": 3,
+        "prompt_truncated": False,
+        "from_a_newer_server": [1, 2],
+    }
+    result = GenerateResult.from_dict(data)
     assert result["generated_text"] == result.generated_text == "こんにちは"
     assert result.get("missing", "x") == "x" and result.generated_tokens == 3
-    session = Session({"session_id": "ses_1", "created_at": "2026-11-28T02:33:34.609615Z"})
-    assert session.created_at is not None and session.created_at.year == 2026
+    assert "prompt" in result and "missing" not in result and set(result) == set(data)
+    assert result == data and dict(result) == data  # a newer server's field is kept
+    assert json.loads(json.dumps(dict(result))) == data
+    session = Session.from_dict(
+        {
+            "session_id": "ses_1",
+            "description": "d",
+            "created_at": "2026-11-28T02:33:34.609615Z",
+            "artifact_count": 0,
+        }
+    )
+    assert session.created_at.year == 2026 and session["created_at"].startswith("2026-11-28T")
+    session.request_id = "req-1"
     clone = pickle.loads(pickle.dumps(session))
-    assert clone == session and type(clone) is Session
-    pending = PromptResult({"prompt_id": "p", "state": "running", "response": None})
-    assert not pending.is_terminal
-    assert PromptResult({"response": "legacy answer"}).is_terminal  # the original's shape
-    with pytest.raises(ResponseShapeError, match="artifact_id"):
-        build_object(Artifact, {"name": "x"})
-    with pytest.raises(ResponseShapeError, match="array"):
-        build_list(Artifact, {"artifact_id": "x"})
+    assert clone == session and type(clone) is Session and clone.request_id == "req-1"
+    pending = {
+        "prompt_id": "prm_1",
+        "state": "running",
+        "response": None,
+        "timestamp": None,
+        "error": None,
+        "created_at": "2026-11-28T00:00:00Z",
+        "started_at": None,
+        "attempts": 1,
+    }
+    assert not is_terminal(PromptResult.from_dict(pending))
+    assert is_terminal(PromptResult.from_dict({**pending, "state": "failed", "error": "x"}))
+    with pytest.raises(KeyError, match="artifact_id"):
+        Artifact.from_dict({"name": "x"})
 
 
 def test_upload_sources(tmp_path: Path) -> None:

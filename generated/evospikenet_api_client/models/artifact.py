@@ -1,7 +1,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
@@ -10,8 +16,8 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="Artifact")
 
 
-@_attrs_define
-class Artifact:
+@_attrs_define(eq=False)
+class Artifact(Mapping[str, Any]):
     """
     Attributes:
         artifact_id (str):
@@ -35,6 +41,7 @@ class Artifact:
     content_type: str
     created_at: datetime.datetime
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         artifact_id = self.artifact_id
@@ -120,13 +127,22 @@ class Artifact:
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+        return self.to_dict()[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

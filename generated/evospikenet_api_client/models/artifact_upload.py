@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from io import BytesIO
 from typing import Any, Self, TypeVar
 
@@ -13,8 +19,8 @@ from ..types import UNSET, File, Unset
 T = TypeVar("T", bound="ArtifactUpload")
 
 
-@_attrs_define
-class ArtifactUpload:
+@_attrs_define(eq=False)
+class ArtifactUpload(Mapping[str, Any]):
     """
     Attributes:
         session_id (str): An opaque id (`ses_…`, `art_…`, `prm_…`; ids from other servers may be UUIDs).
@@ -34,6 +40,7 @@ class ArtifactUpload:
     llm_type: str | Unset = UNSET
     sha256: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         session_id = self.session_id
@@ -125,13 +132,22 @@ class ArtifactUpload:
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+        return self.to_dict()[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GenerateRequest")
 
 
-@_attrs_define
-class GenerateRequest:
+@_attrs_define(eq=False)
+class GenerateRequest(Mapping[str, Any]):
     """
     Attributes:
         prompt (str): The text to continue. Longer than the model's context → truncated from the left.
@@ -26,6 +33,7 @@ class GenerateRequest:
     temperature: float | Unset = 1.0
     top_k: int | Unset = UNSET
     seed: int | Unset = UNSET
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         prompt = self.prompt
@@ -78,3 +86,24 @@ class GenerateRequest:
         )
 
         return generate_request
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
@@ -15,8 +21,8 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="Health")
 
 
-@_attrs_define
-class Health:
+@_attrs_define(eq=False)
+class Health(Mapping[str, Any]):
     """
     Attributes:
         status (HealthState):
@@ -30,6 +36,7 @@ class Health:
     api_version: str
     components: HealthComponents
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         status = self.status.value
@@ -81,13 +88,22 @@ class Health:
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+        return self.to_dict()[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

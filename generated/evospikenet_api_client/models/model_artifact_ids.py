@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
@@ -9,8 +15,8 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="ModelArtifactIds")
 
 
-@_attrs_define
-class ModelArtifactIds:
+@_attrs_define(eq=False)
+class ModelArtifactIds(Mapping[str, Any]):
     """
     Attributes:
         model (str):
@@ -22,6 +28,7 @@ class ModelArtifactIds:
     config: str
     tokenizer: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         model = self.model
@@ -65,13 +72,22 @@ class ModelArtifactIds:
         return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
+        return self.to_dict()[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
 
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

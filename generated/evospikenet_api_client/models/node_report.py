@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..models.node_state import NodeState
 from ..types import UNSET, Unset
@@ -11,8 +18,8 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="NodeReport")
 
 
-@_attrs_define
-class NodeReport:
+@_attrs_define(eq=False)
+class NodeReport(Mapping[str, Any]):
     """
     Attributes:
         node_id (str): An opaque id (`ses_…`, `art_…`, `prm_…`; ids from other servers may be UUIDs).
@@ -31,6 +38,7 @@ class NodeReport:
     prompts_done: int | Unset = UNSET
     spike_rate: float | Unset = UNSET
     host: str | Unset = UNSET
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         node_id = self.node_id
@@ -94,3 +102,24 @@ class NodeReport:
         )
 
         return node_report
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PromptRequest")
 
 
-@_attrs_define
-class PromptRequest:
+@_attrs_define(eq=False)
+class PromptRequest(Mapping[str, Any]):
     """At least one of `prompt`, `image`, `audio` (the `not` below says so).
 
     Attributes:
@@ -27,6 +34,7 @@ class PromptRequest:
     audio: str | Unset = UNSET
     priority: int | Unset = 5
     session_id: str | Unset = UNSET
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         prompt = self.prompt
@@ -77,3 +85,24 @@ class PromptRequest:
         )
 
         return prompt_request
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import (
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
+from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RemoteLogRequest")
 
 
-@_attrs_define
-class RemoteLogRequest:
+@_attrs_define(eq=False)
+class RemoteLogRequest(Mapping[str, Any]):
     """
     Attributes:
         user (str):
@@ -26,6 +33,7 @@ class RemoteLogRequest:
     key_path: str
     log_file_path: str
     lines: int | Unset = 100
+    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         user = self.user
@@ -75,3 +83,24 @@ class RemoteLogRequest:
         )
 
         return remote_log_request
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self) -> KeysView[str]:
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.to_dict().values()

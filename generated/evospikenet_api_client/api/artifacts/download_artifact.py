@@ -11,12 +11,15 @@ from ...models.problem import Problem
 from ...types import UNSET, File, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     artifact_id: str,
     *,
     range_: str | Unset = UNSET,
     if_none_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """``GET /api/artifacts/{artifact_id}/download`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
     headers: dict[str, Any] = {}
     if not isinstance(range_, Unset):
         headers["Range"] = range_
@@ -98,6 +101,25 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> File:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = File(payload=BytesIO(response.content))
+
+        return response_200
+
+    if response.status_code == 206:
+        response_206 = File(payload=BytesIO(response.content))
+
+        return response_206
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Any | File | Problem]:
@@ -136,7 +158,7 @@ def sync_detailed(
         Response[Any | File | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         artifact_id=artifact_id,
         range_=range_,
         if_none_match=if_none_match,
@@ -211,7 +233,7 @@ async def asyncio_detailed(
         Response[Any | File | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         artifact_id=artifact_id,
         range_=range_,
         if_none_match=if_none_match,

@@ -11,9 +11,12 @@ from ...models.problem import Problem
 from ...types import Response
 
 
-def _get_kwargs(
+def build_request(
     artifact_id: str,
 ) -> dict[str, Any]:
+    """``GET /api/artifacts/{artifact_id}`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -69,6 +72,20 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> Artifact:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = Artifact.from_dict(response.json())
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Artifact | Problem]:
@@ -99,7 +116,7 @@ def sync_detailed(
         Response[Artifact | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         artifact_id=artifact_id,
     )
 
@@ -154,7 +171,7 @@ async def asyncio_detailed(
         Response[Artifact | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         artifact_id=artifact_id,
     )
 

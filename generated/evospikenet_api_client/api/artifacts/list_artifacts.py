@@ -10,7 +10,7 @@ from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     *,
     artifact_type: str | Unset = UNSET,
     session_id: str | Unset = UNSET,
@@ -19,6 +19,9 @@ def _get_kwargs(
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """``GET /api/artifacts`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
 
     params: dict[str, Any] = {}
 
@@ -94,6 +97,25 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> list[Artifact]:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in _response_200:
+            response_200_item = Artifact.from_dict(response_200_item_data)
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Problem | list[Artifact]]:
@@ -141,7 +163,7 @@ def sync_detailed(
         Response[Problem | list[Artifact]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         artifact_type=artifact_type,
         session_id=session_id,
         llm_type=llm_type,
@@ -240,7 +262,7 @@ async def asyncio_detailed(
         Response[Problem | list[Artifact]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         artifact_type=artifact_type,
         session_id=session_id,
         llm_type=llm_type,

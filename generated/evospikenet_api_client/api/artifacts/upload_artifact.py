@@ -11,11 +11,14 @@ from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     *,
     body: ArtifactUpload,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """``POST /api/artifacts`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -90,6 +93,20 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> Artifact:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 201:
+        response_201 = Artifact.from_dict(response.json())
+
+        return response_201
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Artifact | Problem]:
@@ -127,7 +144,7 @@ def sync_detailed(
         Response[Artifact | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         body=body,
         idempotency_key=idempotency_key,
     )
@@ -198,7 +215,7 @@ async def asyncio_detailed(
         Response[Artifact | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         body=body,
         idempotency_key=idempotency_key,
     )

@@ -10,11 +10,14 @@ from ...models.prompt_result import PromptResult
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     *,
     prompt_id: str | Unset = UNSET,
     wait: float | Unset = 0.0,
 ) -> dict[str, Any]:
+    """``GET /api/distributed_brain/result`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
 
     params: dict[str, Any] = {}
 
@@ -82,6 +85,20 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> PromptResult:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = PromptResult.from_dict(response.json())
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Problem | PromptResult]:
@@ -123,7 +140,7 @@ def sync_detailed(
         Response[Problem | PromptResult]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         prompt_id=prompt_id,
         wait=wait,
     )
@@ -202,7 +219,7 @@ async def asyncio_detailed(
         Response[Problem | PromptResult]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         prompt_id=prompt_id,
         wait=wait,
     )

@@ -11,11 +11,14 @@ from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     *,
     body: NodeReport,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """``POST /api/distributed_brain/status`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -82,6 +85,20 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> NodeStatus:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = NodeStatus.from_dict(response.json())
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[NodeStatus | Problem]:
@@ -116,7 +133,7 @@ def sync_detailed(
         Response[NodeStatus | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         body=body,
         idempotency_key=idempotency_key,
     )
@@ -181,7 +198,7 @@ async def asyncio_detailed(
         Response[NodeStatus | Problem]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         body=body,
         idempotency_key=idempotency_key,
     )

@@ -11,11 +11,14 @@ from ...models.prompt_request import PromptRequest
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     *,
     body: PromptRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """``POST /api/distributed_brain/prompt`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -92,6 +95,20 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> PromptAccepted:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 202:
+        response_202 = PromptAccepted.from_dict(response.json())
+
+        return response_202
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Problem | PromptAccepted]:
@@ -128,7 +145,7 @@ def sync_detailed(
         Response[Problem | PromptAccepted]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         body=body,
         idempotency_key=idempotency_key,
     )
@@ -197,7 +214,7 @@ async def asyncio_detailed(
         Response[Problem | PromptAccepted]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         body=body,
         idempotency_key=idempotency_key,
     )

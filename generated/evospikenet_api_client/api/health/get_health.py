@@ -10,7 +10,10 @@ from ...models.problem import Problem
 from ...types import Response
 
 
-def _get_kwargs() -> dict[str, Any]:
+def build_request() -> dict[str, Any]:
+    """``GET /api/health`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -44,6 +47,20 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> Health:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = Health.from_dict(response.json())
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Health | Problem]:
@@ -73,7 +90,7 @@ def sync_detailed(
         Response[Health | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = build_request()
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -123,7 +140,7 @@ async def asyncio_detailed(
         Response[Health | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = build_request()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 

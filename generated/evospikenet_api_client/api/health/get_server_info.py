@@ -10,7 +10,10 @@ from ...models.server_info import ServerInfo
 from ...types import Response
 
 
-def _get_kwargs() -> dict[str, Any]:
+def build_request() -> dict[str, Any]:
+    """``GET /api/info`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -54,6 +57,20 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> ServerInfo:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = ServerInfo.from_dict(response.json())
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Problem | ServerInfo]:
@@ -79,7 +96,7 @@ def sync_detailed(
         Response[Problem | ServerInfo]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = build_request()
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -121,7 +138,7 @@ async def asyncio_detailed(
         Response[Problem | ServerInfo]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = build_request()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 

@@ -11,12 +11,15 @@ from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     session_id: str,
     *,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """``GET /api/sessions/{session_id}/artifacts`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
 
     params: dict[str, Any] = {}
 
@@ -91,6 +94,25 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> list[Artifact]:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in _response_200:
+            response_200_item = Artifact.from_dict(response_200_item_data)
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Problem | list[Artifact]]:
@@ -125,7 +147,7 @@ def sync_detailed(
         Response[Problem | list[Artifact]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         session_id=session_id,
         limit=limit,
         cursor=cursor,
@@ -192,7 +214,7 @@ async def asyncio_detailed(
         Response[Problem | list[Artifact]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         session_id=session_id,
         limit=limit,
         cursor=cursor,

@@ -10,11 +10,14 @@ from ...models.session import Session
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def build_request(
     *,
     limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """``GET /api/sessions`` as keyword arguments of ``httpx.Client.request``:
+    ``method``, ``url`` (relative to the base URL) and, as the operation needs them, ``params``,
+    ``headers`` and the body."""
 
     params: dict[str, Any] = {}
 
@@ -82,6 +85,25 @@ def _parse_response(
         return None
 
 
+def parse_response(response: httpx.Response) -> list[Session]:
+    """The contract's type for a successful (2xx) answer of this operation, decoded from its body.
+
+    Raises ``errors.UnexpectedStatus`` for any other status, and ``KeyError``, ``TypeError`` or
+    ``ValueError`` for a body that does not match the contract.
+    """
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in _response_200:
+            response_200_item = Session.from_dict(response_200_item_data)
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    raise errors.UnexpectedStatus(response.status_code, response.content)
+
+
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[Problem | list[Session]]:
@@ -113,7 +135,7 @@ def sync_detailed(
         Response[Problem | list[Session]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         limit=limit,
         cursor=cursor,
     )
@@ -172,7 +194,7 @@ async def asyncio_detailed(
         Response[Problem | list[Session]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = build_request(
         limit=limit,
         cursor=cursor,
     )
