@@ -66,7 +66,7 @@ async def remote_log_answer(state: ServerState, body: dict[str, Any]) -> dict[st
             ip=body["ip"],
             key_path=body["key_path"],
             log_file_path=body["log_file_path"],
-            lines=int(body.get("lines", 100)),
+            lines=int(body["lines"]),
         )
     except RemoteLogForbidden as exc:
         raise ApiError(403, "SSH_001", str(exc), kind="remote-log-forbidden") from None

@@ -56,3 +56,22 @@ def spec_node(*path: str) -> Any:
         except (KeyError, TypeError):
             raise KeyError(f"the OpenAPI document has no {'/'.join(path[: depth + 1])}") from None
     return node
+
+
+def _resolved(node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        node = spec_node(*node["$ref"].removeprefix("#/").split("/"))
+    return node
+
+
+@functools.cache
+def _schema_defaults(name: str) -> tuple[tuple[str, Any], ...]:
+    properties = _resolved(spec_node("components", "schemas", name)).get("properties", {})
+    resolved = {field: _resolved(node) for field, node in properties.items()}
+    return tuple((field, node["default"]) for field, node in resolved.items() if "default" in node)
+
+
+def schema_defaults(name: str) -> dict[str, Any]:
+    """The ``default`` of each top-level property of schema ``name`` that states one (so a
+    handler never repeats a default the contract states)."""
+    return dict(_schema_defaults(name))

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 
 from evospikenet.server.catalog import Page
 from evospikenet.server.contract import read_json
+from evospikenet.server.spec import schema_defaults
 from evospikenet.server.state import ServerState
 
 JSON_BODY_LIMIT = 1024 * 1024
@@ -36,7 +37,8 @@ def page_response(request: Request, page: Page) -> JSONResponse:
 async def validated_body(
     request: Request, state: ServerState, schema: str, max_bytes: int = JSON_BODY_LIMIT
 ) -> dict[str, Any]:
-    """The JSON body, parsed (400) and checked against the contract's ``schema`` (422)."""
+    """The JSON body, parsed (400) and checked against the contract's ``schema`` (422), with
+    the schema's defaults filled in for the fields it leaves out."""
     body = await read_json(request, max_bytes)
     state.contract.validate_schema(schema, body)
-    return body  # type: ignore[no-any-return]
+    return {**schema_defaults(schema), **body}

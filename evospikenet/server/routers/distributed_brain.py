@@ -70,7 +70,7 @@ async def submit_prompt(request: Request) -> Response:
             text=text,
             image=image,
             audio=audio,
-            priority=int(body.get("priority", 5)),
+            priority=int(body["priority"]),
             session_id=session_id,
         )
     )

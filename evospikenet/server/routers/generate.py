@@ -25,10 +25,10 @@ async def generate_text(request: Request) -> Response:
         raise validation_error(
             "body.prompt", f"is longer than {settings.max_prompt_chars} characters"
         )
-    max_length = int(body.get("max_length", 50))
+    max_length = int(body["max_length"])
     if max_length > settings.max_new_tokens:
         raise validation_error("body.max_length", f"must be at most {settings.max_new_tokens}")
-    temperature = float(body.get("temperature", 1.0))
+    temperature = float(body["temperature"])
     if temperature < MIN_SAMPLING_TEMPERATURE:
         temperature = 0.0  # vanishing temperatures are greedy decoding (no 1/T overflow)
     top_k = body.get("top_k")
