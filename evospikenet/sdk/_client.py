@@ -353,7 +353,7 @@ class EvoSpikeNetAPIClient:
     def _long_poll_limit(self) -> float:
         """Seconds one result request may wait (the server's ``max_wait_seconds``, learnt once).
 
-        0 against a server without ``/api/info`` (the original), which is then polled plainly.
+        0 against a server without ``getServerInfo`` (the original), which is then polled plainly.
         """
         if self._core.server_info is None and not self._core.no_server_info:
             try:

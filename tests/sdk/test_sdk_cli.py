@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from faulty_server import FaultyServer, json_reply
 
 from evospikenet.cli import main
 
@@ -66,3 +67,17 @@ def test_errors_have_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert code == 2 and "artifact_type" in err
     code, _, err = run(capsys, "health", "--url", "http://127.0.0.1:1")
     assert code == 4 and "Could not connect" in err
+
+
+def test_sessions_list_survives_a_server_without_artifact_counts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    session = {"session_id": "ses_1", "description": "d", "created_at": "2026-11-28T00:00:00Z"}
+    with FaultyServer() as other:
+        other.script(
+            json_reply(200, [{**session, "artifact_count": None}]), json_reply(200, [session])
+        )
+        code, out, err = run(capsys, "sessions", "list", "--url", other.base_url)
+        assert code == 0 and out.startswith("ses_1") and "  -  d" in out, err
+        code, out, err = run(capsys, "sessions", "list", "--url", other.base_url)
+        assert code == 1 and "artifact_count" in err and "Traceback" not in err

@@ -24,7 +24,6 @@ def test_sdk_usage_runs_every_section(make_server: Any, tmp_path: Path) -> None:
         **os.environ,
         "EVOSPIKENET_API_URL": live.base_url,
         "EVOSPIKENET_API_KEY": "example-key",
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "generated")]),
     }
     done = subprocess.run(
         [sys.executable, str(REPO / "examples" / "sdk_usage.py")],
