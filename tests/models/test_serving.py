@@ -244,3 +244,24 @@ def test_importing_the_serving_module_does_not_import_torch() -> None:
     env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'generated'}"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_text_arrives_in_chunks_and_a_failing_callback_stops_generation(
+    tmp_path: Path, bpe_zip: Path
+) -> None:
+    loaded = load_model_from_files(*save_tiny(tmp_path), bpe_zip)
+    prompts = ["こんにちは", "spiking"]
+    chunks: list[tuple[int, str]] = []
+    outputs = loaded.generate(
+        prompts, max_new_tokens=12, seed=3, on_text=lambda row, text: chunks.append((row, text))
+    )
+    for row, output in enumerate(outputs):
+        assert "".join(text for r, text in chunks if r == row) == output.text
+    assert chunks and all(text for _, text in chunks)
+
+    def leave(row: int, text: str) -> None:
+        raise ConnectionAbortedError("client left")
+
+    with pytest.raises(ConnectionAbortedError):
+        loaded.generate(prompts, max_new_tokens=12, seed=3, on_text=leave)
+    assert loaded.generate(prompts, max_new_tokens=12, seed=3) == outputs  # the lock was freed
