@@ -3,7 +3,7 @@
 One run, interleaved in ABBA order (SDK, raw, raw, SDK, ...) on one live server, both with a warm
 connection pool, so drift of the machine affects both alike:
 
-    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_sdk_overhead.py --calls 500
+    .venv/bin/python benchmarks/bench_sdk_overhead.py --calls 500
 
 Endpoints: ``GET /api/health`` (no auth) and ``GET /api/sessions/{id}`` (auth, a JSON object).
 The raw side parses the JSON too, so the difference is what the SDK adds: the generated
