@@ -39,10 +39,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def python_env() -> dict[str, str]:
-    """The environment for child Python processes of this checkout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVOSPIKENET_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
-    return env
+    """The environment for child Python processes of this checkout (the editable install puts
+    it on their path)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("EVOSPIKENET_")}
 
 
 @dataclass

@@ -6,7 +6,7 @@ act as the simulation: a thread completes the prompt through the server's own qu
 the SDK long-polls over a loopback socket with the document's defaults
 (``timeout=120, interval=5``):
 
-    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_sdk_poll_latency.py --prompts 30
+    .venv/bin/python benchmarks/bench_sdk_poll_latency.py --prompts 30
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Upload and download throughput of the SDK against curl, with the SDK's peak RSS, and the
 generated client's buffered download beside them.
 
-    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_sdk_transfer.py --size-mib 1024
+    .venv/bin/python benchmarks/bench_sdk_transfer.py --size-mib 1024
 
 One live server on 127.0.0.1 (same machine, so server and client share the CPUs). Each
 transfer runs in its own child process, which reports its wall time and peak RSS

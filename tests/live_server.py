@@ -80,10 +80,7 @@ class LiveServer:
 
     def _environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("EVOSPIKENET_")}
-        env.pop("DATABASE_URL", None)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(REPO), str(REPO / "generated"), env.get("PYTHONPATH", "")]
-        ).rstrip(os.pathsep)
+        env.pop("DATABASE_URL", None)  # the editable install puts the checkout on the path
         if self.api_key:
             env["EVOSPIKENET_API_KEYS"] = self.api_key
         # every server's simulation bridge listens on a port of its own
