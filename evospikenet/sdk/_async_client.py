@@ -2,7 +2,8 @@
 
 # This file is the source of both clients: scripts/unasync.py derives _client.py  # async only
 # (EvoSpikeNetAPIClient) from it (`make generate`; a test fails on drift). Lines  # async only
-# marked "async only" are left out of the sync client.  # async only
+# marked "async only" (or between "async only: begin" and "end") are left out of the  # async only
+# sync client.  # async only
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self, TypeVar, cast
+from typing import IO, Any, Self, TypeVar, cast, overload
 
 import httpx
 
@@ -308,6 +309,18 @@ class AsyncEvoSpikeNetAPIClient:
                 results.append(failed_generation(prompt if isinstance(prompt, str) else "", exc))
         return results
 
+    # async only: begin
+    @overload
+    async def with_error_handling(
+        self, func: Callable[..., Awaitable[T]], retries: int = 3, *args: Any, **kwargs: Any
+    ) -> T | None: ...
+
+    @overload
+    async def with_error_handling(
+        self, func: Callable[..., T], retries: int = 3, *args: Any, **kwargs: Any
+    ) -> T | None: ...
+
+    # async only: end
     async def with_error_handling(
         self, func: Callable[..., Awaitable[T] | T], retries: int = 3, *args: Any, **kwargs: Any
     ) -> T | None:
