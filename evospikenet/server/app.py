@@ -24,6 +24,7 @@ from evospikenet.server.contract import Contract
 from evospikenet.server.db import Database
 from evospikenet.server.errors import ApiError, problem_response
 from evospikenet.server.idempotency import IdempotencyMiddleware, IdempotencyStore
+from evospikenet.server.limits import RequestLimitsMiddleware
 from evospikenet.server.middleware import RequestContextMiddleware
 from evospikenet.server.model_manager import ModelManager
 from evospikenet.server.ratelimit import RateLimiter
@@ -35,7 +36,6 @@ from evospikenet.server.state import ServerState
 
 log = logging.getLogger("evospikenet.server")
 
-ORPHAN_BLOB_GRACE_SECONDS = 600.0
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 Plugin = Callable[[FastAPI, ServerState], AbstractAsyncContextManager[Any]]
@@ -107,19 +107,35 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_request_validation)
 
 
+def collect_orphans(blobs: BlobStore, database: Database, grace_seconds: float) -> int:
+    """Delete blobs and temp files that a crash or a failed request left behind (only those
+    provably abandoned, see ``BlobStore.remove_unreferenced``); returns how many."""
+    removed = blobs.remove_unreferenced(
+        Catalog(database).referenced_digests, grace_seconds=grace_seconds
+    )
+    if removed:
+        log.warning("removed %d abandoned blob(s) or temp file(s)", removed)
+    return removed
+
+
 def build_state(settings: Settings) -> ServerState:
     """The server's parts (nothing is opened yet)."""
     spec = load_spec()
     database = Database(settings.resolved_database_url)
     blobs = BlobStore(settings.data_dir)
     idempotency = IdempotencyStore(database, settings.idempotency_ttl_seconds)
+
+    def periodic_purge() -> None:
+        idempotency.purge_expired()
+        collect_orphans(blobs, database, settings.orphan_grace_seconds)
+
     state = ServerState(
         settings=settings,
         db=database,
         blobs=blobs,
         contract=Contract(spec),
         spec=spec,
-        brain=BrainService(settings, database, blobs, purge_also=idempotency.purge_expired),
+        brain=BrainService(settings, database, blobs, purge_also=periodic_purge),
         models=ModelManager(database, blobs, enabled=settings.load_models),
         idempotency=idempotency,
         rate_limiter=(
@@ -141,11 +157,7 @@ def open_storage(state: ServerState) -> None:
     state.blobs.open()
     state.db.migrate()
     state.idempotency.clear_stale()
-    removed = state.blobs.remove_unreferenced(
-        Catalog(state.db).referenced_digests(), grace_seconds=ORPHAN_BLOB_GRACE_SECONDS
-    )
-    if removed:
-        log.warning("removed %d unreferenced blob(s) left by an interrupted upload", removed)
+    collect_orphans(state.blobs, state.db, state.settings.orphan_grace_seconds)
 
 
 def create_app(settings: Settings | None = None, plugins: Sequence[Plugin] = ()) -> FastAPI:
@@ -191,5 +203,8 @@ def create_app(settings: Settings | None = None, plugins: Sequence[Plugin] = ())
     for module in (health, generate, distributed_brain, sessions, artifacts):
         app.include_router(module.router)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        RequestLimitsMiddleware, body_idle_seconds=settings.body_idle_timeout_seconds
+    )
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     return app

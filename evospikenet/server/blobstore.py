@@ -2,6 +2,12 @@
 
 Bytes land in a temp file while they are hashed; only a finished, verified file is moved into
 place (atomically, by rename). No client string ever becomes a path: names come from digests.
+
+A committed blob is *pinned* until its row is written (``release``) or the request fails
+(``abandon``, which deletes it unless a row or another pin needs it). The collector
+(``remove_unreferenced``, at start and periodically) deletes only provably abandoned files:
+blobs older than the grace period, unpinned and referenced by no row; ``upload-*`` temp files
+older than the grace period that no writer of this process holds open.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
+TEMP_PREFIX = "upload-"
 
 
 class BlobTooLarge(Exception):
@@ -47,9 +56,10 @@ class BlobWriter:
     def __init__(self, store: BlobStore, max_bytes: int | None) -> None:
         self._store = store
         self._max_bytes = max_bytes
-        fd, name = tempfile.mkstemp(prefix="upload-", dir=store.tmp_dir)
+        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=store.tmp_dir)
         self._file = os.fdopen(fd, "wb")
         self.temp_path = Path(name)
+        store.open_temps.add(self.temp_path)
         self._hash = hashlib.sha256()
         self.size = 0
         self._closed = False
@@ -63,7 +73,8 @@ class BlobWriter:
         self._file.write(data)
 
     def commit(self, expected_sha256: str | None = None) -> str:
-        """Flush, fsync, verify and move the bytes into the store; returns the sha256."""
+        """Flush, fsync, verify and move the bytes into the store; returns the sha256, pinned
+        until ``BlobStore.release`` or ``BlobStore.abandon``."""
         digest = self._hash.hexdigest()
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -73,12 +84,16 @@ class BlobWriter:
             self.discard()
             raise DigestMismatch(expected_sha256, digest)
         final = self._store.path_for(digest)
-        if final.exists():
-            self.temp_path.unlink(missing_ok=True)
-        else:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.temp_path, final)
-            _fsync_dir(final.parent)
+        with self._store.lock:
+            self._store.pins[digest] += 1
+            if final.exists():
+                os.utime(final)  # fresh again: the collector's grace period starts over
+                self.temp_path.unlink(missing_ok=True)
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.temp_path, final)
+        self._store.open_temps.discard(self.temp_path)
+        _fsync_dir(final.parent)
         return digest
 
     def discard(self) -> None:
@@ -87,6 +102,7 @@ class BlobWriter:
             self._file.close()
             self._closed = True
         self.temp_path.unlink(missing_ok=True)
+        self._store.open_temps.discard(self.temp_path)
 
 
 class BlobStore:
@@ -96,6 +112,9 @@ class BlobStore:
         self.root = root
         self.blob_dir = root / "blobs"
         self.tmp_dir = root / "tmp"
+        self.lock = threading.Lock()
+        self.pins: Counter[str] = Counter()
+        self.open_temps: set[Path] = set()
 
     def open(self) -> None:
         """Create the folders and delete temp files left by an interrupted run."""
@@ -127,8 +146,28 @@ class BlobStore:
         """A new temp-file writer."""
         return BlobWriter(self, max_bytes)
 
+    def release(self, sha256: str) -> None:
+        """Unpin a committed blob once its row is written."""
+        with self.lock:
+            self.pins[sha256] -= 1
+            if self.pins[sha256] <= 0:
+                del self.pins[sha256]
+
+    def abandon(self, sha256: str, referenced: Callable[[str], bool]) -> bool:
+        """Unpin a blob whose request failed after ``commit``, and delete it unless another
+        request pins it or ``referenced(sha256)`` says a row needs it. True when deleted."""
+        with self.lock:
+            self.pins[sha256] -= 1
+            if self.pins[sha256] > 0:
+                return False
+            del self.pins[sha256]
+            if referenced(sha256):
+                return False
+            self.path_for(sha256).unlink(missing_ok=True)
+            return True
+
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; returns its sha256."""
+        """Store ``data``; returns its sha256 (pinned, see ``commit``)."""
         writer = self.writer()
         try:
             writer.write(data)
@@ -138,7 +177,7 @@ class BlobStore:
             raise
 
     def put_file(self, source: Path) -> str:
-        """Copy the file at ``source`` into the store; returns its sha256."""
+        """Copy the file at ``source`` into the store; returns its sha256 (pinned)."""
         writer = self.writer()
         try:
             with source.open("rb") as handle:
@@ -167,26 +206,51 @@ class BlobStore:
             if _SHA256.match(path.name):
                 yield path.name
 
-    def remove_unreferenced(self, referenced: set[str], *, grace_seconds: float) -> int:
-        """Delete blobs that no row references and that are older than the grace period.
+    def remove_unreferenced(
+        self, referenced: Callable[[], set[str]], *, grace_seconds: float
+    ) -> int:
+        """Delete provably abandoned files; returns how many.
 
-        A blob is moved into place before its row commits; a crash between the two leaves an
-        unreferenced blob, collected here at the next start.
+        Blobs: older than the grace period, not pinned, and not in ``referenced()`` (read after
+        the candidates were listed, so a row written meanwhile protects its blob). A blob is
+        moved into place before its row commits; a crash between the two leaves such a blob.
+        Temp files: ``upload-*`` older than the grace period that no writer holds open (a
+        crashed writer's leftovers; the folder is emptied at every start as well).
         """
-        removed = 0
         cutoff = time.time() - grace_seconds
-        for digest in list(self.all_digests()):
-            if digest in referenced:
-                continue
-            path = self.path_for(digest)
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_mtime <= cutoff:
-                    path.unlink()
-                    removed += 1
+        candidates = [d for d in list(self.all_digests()) if self._older(self.path_for(d), cutoff)]
+        removed = 0
+        if candidates:
+            needed = referenced()
+            for digest in candidates:
+                if digest in needed:
+                    continue
+                path = self.path_for(digest)
+                with self.lock:
+                    if self.pins[digest] == 0 and self._older(path, cutoff):
+                        path.unlink(missing_ok=True)
+                        removed += 1
+        for entry in list(self.tmp_dir.glob(TEMP_PREFIX + "*")):
+            if entry not in self.open_temps and self._older(entry, cutoff):
+                entry.unlink(missing_ok=True)
+                removed += 1
         return removed
 
+    @staticmethod
+    def _older(path: Path, cutoff: float) -> bool:
+        try:
+            return path.stat().st_mtime <= cutoff
+        except FileNotFoundError:
+            return False
+
     def check(self) -> None:
-        """Raise if the store cannot be written."""
-        probe = self.tmp_dir / f".probe-{os.getpid()}"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        """Raise if the store cannot be written: a folder missing or not writable, a read-only
+        or full file system. Metadata only: a probe file's create and unlink would queue behind
+        the journal commits of large uploads' fsyncs (hundreds of ms under load)."""
+        for folder in (self.blob_dir, self.tmp_dir):
+            if not folder.is_dir():
+                raise OSError(f"{folder} is not a folder")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise OSError(f"{folder} is not writable")
+        if os.statvfs(self.tmp_dir).f_bavail == 0:
+            raise OSError(f"no free space for {self.tmp_dir}")

@@ -187,6 +187,14 @@ class Catalog:
             db.flush()
             return artifact_json(row, session_id)
 
+    def is_referenced(self, sha256: str) -> bool:
+        """Whether some row (an artifact, a prompt's media) points at the blob ``sha256``."""
+        with self.database.session() as db:
+            for column in (ArtifactRow.sha256, PromptRow.image_sha256, PromptRow.audio_sha256):
+                if db.scalar(select(column).where(column == sha256).limit(1)) is not None:
+                    return True
+        return False
+
     def referenced_digests(self) -> set[str]:
         """Every blob digest some row points at (artifacts and prompt media)."""
         with self.database.session() as db:

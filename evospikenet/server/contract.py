@@ -5,13 +5,19 @@ non-nullable fields, booleans for integers and strings for numbers are rejected;
 such as ``487.0`` are integers, as JSON Schema says. Query, path and header parameters are
 converted from text by their schema type, then checked the same way. Every failing field is named
 (``body.max_length``, ``query.limit``, ``header.Idempotency-Key``).
+
+Every string a client sends must also be storable text, whatever the schema says: no NUL, no
+lone surrogate (``"\\ud800"`` in JSON), query values that percent-decode to UTF-8, header values
+without control characters whose bytes are UTF-8. Such a value is a 422 naming the field.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
@@ -19,13 +25,87 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.requests import Request
 
-from evospikenet.server.errors import ApiError, unparsable
+from evospikenet.server.errors import ApiError, safe_text, unparsable
 
 SPEC_URI = "urn:evospikenet:openapi"
+INLINE_PARSE_BYTES = 64 * 1024
+"""Bodies up to this size are parsed on the event loop; larger ones in a worker thread."""
+MAX_QUERY_PARAMS = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_HEADER_INVALID = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # not allowed in an RFC 9110 field value
 
 
 def _field(prefix: str, path: list[Any]) -> str:
-    return ".".join([prefix, *(str(part) for part in path)])
+    return ".".join([prefix, *(safe_text(str(part)) for part in path)])
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` is not storable text (a NUL, a lone surrogate), or None. Fast on long ASCII
+    strings such as base64 media (``isascii`` is O(1), ``in`` is a memchr)."""
+    if "\x00" in text:
+        return "must not contain NUL (U+0000)"
+    if not text.isascii() and _SURROGATE.search(text):
+        return "contains a lone surrogate (not valid Unicode text)"
+    return None
+
+
+def text_errors(value: Any, prefix: str) -> list[dict[str, str]]:
+    """An error for every string in a JSON value (object keys too) that is not storable text."""
+    found: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [(prefix, value)]
+    while stack:
+        field, node = stack.pop()
+        if isinstance(node, str):
+            problem = text_problem(node)
+            if problem:
+                found.append({"field": field, "message": problem, "type": "text"})
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                name = f"{field}.{safe_text(key)}"
+                problem = text_problem(key)
+                if problem:
+                    found.append({"field": name, "message": f"its name {problem}", "type": "text"})
+                stack.append((name, item))
+        elif isinstance(node, list):
+            stack.extend((f"{field}.{index}", item) for index, item in enumerate(node))
+    return found
+
+
+def _query_values(
+    raw: bytes, declared: set[str]
+) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+    """The query string percent-decoded strictly as UTF-8 (Starlette silently replaces bad
+    bytes with U+FFFD); errors for declared parameters whose bytes are not UTF-8."""
+    values: dict[str, list[str]] = {}
+    errors: list[dict[str, str]] = []
+    for pair in raw.split(b"&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = unquote_to_bytes(raw_name.replace(b"+", b" ")).decode("utf-8", "replace")
+        if name not in declared:
+            continue
+        try:
+            value = unquote_to_bytes(raw_value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(
+                {"field": f"query.{name}", "message": "is not UTF-8 text", "type": "text"}
+            )
+            continue
+        values.setdefault(name, []).append(value)
+    return values, errors
+
+
+def _header_value(text: str) -> tuple[str, str | None]:
+    """A header parameter's text (its bytes read as UTF-8) or why it is refused."""
+    if _HEADER_INVALID.search(text):
+        return text, "contains a control character"
+    if text.isascii():
+        return text, None
+    try:
+        return text.encode("latin-1").decode("utf-8"), None
+    except UnicodeError:
+        return text, "is not UTF-8 text"
 
 
 def _describe(error: ValidationError, prefix: str) -> list[dict[str, str]]:
@@ -108,28 +188,71 @@ class Contract:
         return sorted(found, key=lambda item: item["field"])
 
     def validate_schema(self, name: str, value: Any, prefix: str = "body") -> None:
-        """Raise a 422 naming every failing field of ``value`` against schema ``name``."""
-        errors = self.errors_for(f"/components/schemas/{name}", value, prefix)
+        """Raise a 422 naming every failing field of ``value`` against schema ``name`` (and
+        every string in it that is not storable text)."""
+        errors = text_errors(value, prefix)
+        errors += [
+            e
+            for e in self.errors_for(f"/components/schemas/{name}", value, prefix)
+            if e not in errors
+        ]
+        if errors:
+            raise _validation(sorted(errors, key=lambda item: item["field"]))
+
+    def check_known_property(self, schema: str, name: str, prefix: str = "body") -> None:
+        """Raise a 422 when ``schema`` has no property ``name`` (the server knows no others,
+        whether or not the schema is closed)."""
+        if name not in self.spec["components"]["schemas"][schema].get("properties", {}):
+            field = f"{prefix}.{safe_text(name)}"
+            raise _validation(
+                [{"field": field, "message": "is not a known field", "type": "extra_forbidden"}]
+            )
+
+    def validate_property(self, schema: str, name: str, value: Any, prefix: str = "body") -> None:
+        """Raise a 422 when ``value`` fails property ``name`` of schema ``schema``."""
+        self.check_known_property(schema, name, prefix)
+        field = f"{prefix}.{name}"
+        errors = text_errors(value, field)
+        errors += self.errors_for(f"/components/schemas/{schema}/properties/{name}", value, field)
         if errors:
             raise _validation(errors)
+
+    def fields_of_type(self, schema: str, ref: str) -> tuple[str, ...]:
+        """The properties of ``schema`` that are a ``$ref`` to schema ``ref``."""
+        target = f"#/components/schemas/{ref}"
+        properties = self.spec["components"]["schemas"][schema].get("properties", {})
+        return tuple(name for name, node in properties.items() if node.get("$ref") == target)
 
     def parameters(self, operation_id: str, request: Request) -> dict[str, Any]:
         """The operation's path, query and header parameters, converted, checked, defaulted."""
         values: dict[str, Any] = {}
-        errors: list[dict[str, str]] = []
-        for param in self._operations[operation_id]["parameters"]:
+        params = self._operations[operation_id]["parameters"]
+        declared = {p["name"] for p in params if p["in"] == "query"}
+        query, errors = _query_values(request.scope.get("query_string", b""), declared)
+        refused = {e["field"] for e in errors}
+        for param in params:
             name, where = param["name"], param["in"]
             schema = self._deref(param.get("schema", {}))
+            field = f"{where}.{name}"
+            problem: str | None = None
             if where == "query":
-                raw = request.query_params.getlist(name)
+                raw = query.get(name)
                 text = raw[-1] if raw else None
             elif where == "path":
                 text = request.path_params.get(name)
             elif where == "header":
                 text = request.headers.get(name)
+                if text is not None:
+                    text, problem = _header_value(text)
             else:
                 continue
-            field = f"{where}.{name}"
+            if text is not None and problem is None:
+                problem = text_problem(text)
+            if problem:
+                errors.append({"field": field, "message": problem, "type": "text"})
+                continue
+            if text is None and field in refused:
+                continue
             if text is None:
                 if param.get("required"):
                     errors.append({"field": field, "message": "is required", "type": "missing"})
@@ -188,12 +311,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The JSON body: 400 ``VAL_002`` when it is not UTF-8 JSON, 413 past ``max_bytes``."""
+def check_content_encoding(request: Request) -> None:
+    """400 ``VAL_002`` for a compressed body: the server never inflates request bodies (no
+    decompression bombs), so it cannot read one."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in {"", "identity"}:
+        raise unparsable(
+            f"Content-Encoding {safe_text(encoding)[:40]!r} is not supported; send the body "
+            "uncompressed"
+        )
+
+
+async def read_body(request: Request, max_bytes: int) -> list[bytes]:
+    """The JSON body's chunks (joined later, off the loop when large): 400 ``VAL_002`` for a
+    Content-Type other than JSON or a compressed body, 413 ``MEDIA_001`` past ``max_bytes``."""
     content_type = request.headers.get("content-type", "application/json")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise unparsable(f"Content-Type must be application/json, got {media_type or 'none'}")
+    check_content_encoding(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, "MEDIA_001", f"the body exceeds {max_bytes} bytes", kind="too-large")
@@ -206,6 +342,11 @@ async def read_json(request: Request, max_bytes: int) -> Any:
                 413, "MEDIA_001", f"the body exceeds {max_bytes} bytes", kind="too-large"
             )
         chunks.append(chunk)
+    return chunks
+
+
+def parse_json(chunks: list[bytes]) -> Any:
+    """The parsed body: 400 ``VAL_002`` when it is empty, not UTF-8 or not JSON (blocking)."""
     raw = b"".join(chunks)
     if not raw:
         raise unparsable("the request body is empty; a JSON object is required")
@@ -215,5 +356,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise unparsable("the request body is not valid UTF-8") from None
     try:
         return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise unparsable("the request body nests too deeply") from None
     except ValueError as exc:
         raise unparsable(f"the request body is not valid JSON: {exc}") from None

@@ -16,11 +16,13 @@ TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     413: "Content Too Large",
     416: "Range Not Satisfiable",
     422: "Unprocessable Content",
     429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
@@ -58,6 +60,12 @@ def validation_error(field: str, message: str, kind: str = "invalid") -> ApiErro
         kind="validation",
         errors=[{"field": field, "message": message, "type": kind}],
     )
+
+
+def safe_text(text: str) -> str:
+    """``text`` with lone surrogates written as ``\\udXXX`` escapes, so that it can be encoded
+    as UTF-8 (client strings are echoed in field names and messages)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def unparsable(detail: str) -> ApiError:
@@ -109,8 +117,9 @@ def problem_response(request: Request | None, error: ApiError) -> Response:
         kind=error.kind,
         errors=error.errors,
     )
+    # "replace": a lone surrogate echoed from a client string cannot break the encoding
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        json.dumps(body, ensure_ascii=False).encode("utf-8", "replace"),
         status_code=error.status,
         media_type="application/problem+json",
         headers=error.headers,

@@ -190,6 +190,7 @@ class ModelManager:
                 sha256=digest,
                 content_type=CONTENT_TYPES[kind],
             )
+            self.blobs.release(digest)
         log.info("registered the bundled default model as session %s", session["session_id"])
 
     def _candidates(self) -> list[_Candidate]:

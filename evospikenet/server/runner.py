@@ -1,10 +1,19 @@
-"""Run the server under uvicorn with graceful shutdown (SIGTERM/SIGINT finish open requests)."""
+"""Run the server under uvicorn with graceful shutdown (SIGTERM/SIGINT finish open requests).
+
+Transport limits (see docs/server.md, "Hostile input"): at most ``MAX_CONNECTIONS`` connections
+and requests at once (uvicorn answers 503 past it); a request head (request line and headers) of
+at most 16 KiB (h11; more is a 400); a head must arrive within ``HEAD_TIMEOUT_SECONDS`` of the
+connection opening or of the previous response, else the connection is closed (slow-header
+clients cannot hold connections); idle keep-alive connections close after 5 s.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 from evospikenet.server.app import Plugin, create_app
 from evospikenet.server.settings import Settings
@@ -12,6 +21,48 @@ from evospikenet.server.settings import Settings
 log = logging.getLogger("evospikenet.server")
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
+MAX_CONNECTIONS = 2048
+HEAD_TIMEOUT_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 5
+MAX_HEAD_BYTES = 16 * 1024
+
+
+def head_timeout_protocol() -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol, closing connections whose request head does not arrive in time."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadTimeoutH11Protocol(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_head_timer()
+
+        def _arm_head_timer(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(HEAD_TIMEOUT_SECONDS, self._head_late)
+
+        def _head_late(self) -> None:
+            self._head_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()  # no (complete) request head in time
+
+        def data_received(self, data: bytes) -> None:
+            if self.conn.their_state is h11.IDLE:
+                self._arm_head_timer()
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE and self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+            super().connection_lost(exc)
+
+    return HeadTimeoutH11Protocol
 
 
 def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
@@ -26,6 +77,10 @@ def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=head_timeout_protocol(),
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         server_header=False,
         proxy_headers=False,
     )

@@ -79,6 +79,10 @@ class Settings:
     idempotency_ttl_seconds: float = 24 * 3600.0
     rate_limit_per_minute: float = 0.0
     rate_limit_burst: int = 10
+    purge_interval_seconds: float = 300.0
+    orphan_grace_seconds: float = 600.0
+    max_long_polls: int = 1000
+    body_idle_timeout_seconds: float = 30.0
     nodes_file: Path | None = None
     load_models: bool = True
     access_log: bool = True
@@ -119,7 +123,9 @@ class Settings:
         EVOSPIKENET_MAX_MEDIA_BYTES, EVOSPIKENET_MAX_WAIT_SECONDS,
         EVOSPIKENET_RESULT_RETENTION_SECONDS, EVOSPIKENET_MAX_PROMPT_ATTEMPTS,
         EVOSPIKENET_NODE_OFFLINE_SECONDS, EVOSPIKENET_RATE_LIMIT_PER_MINUTE (0 = off),
-        EVOSPIKENET_RATE_LIMIT_BURST, EVOSPIKENET_NODES_FILE, EVOSPIKENET_LOAD_MODELS,
+        EVOSPIKENET_RATE_LIMIT_BURST, EVOSPIKENET_PURGE_INTERVAL_SECONDS,
+        EVOSPIKENET_ORPHAN_GRACE_SECONDS, EVOSPIKENET_MAX_LONG_POLLS,
+        EVOSPIKENET_BODY_IDLE_TIMEOUT_SECONDS, EVOSPIKENET_NODES_FILE, EVOSPIKENET_LOAD_MODELS,
         EVOSPIKENET_ACCESS_LOG.
         """
         env = os.environ if env is None else env
@@ -155,6 +161,18 @@ class Settings:
             ),
             "rate_limit_burst": int(
                 _env_number(env, "EVOSPIKENET_RATE_LIMIT_BURST", 10, integer=True)
+            ),
+            "purge_interval_seconds": _env_number(
+                env, "EVOSPIKENET_PURGE_INTERVAL_SECONDS", 300.0, integer=False
+            ),
+            "orphan_grace_seconds": _env_number(
+                env, "EVOSPIKENET_ORPHAN_GRACE_SECONDS", 600.0, integer=False
+            ),
+            "max_long_polls": int(
+                _env_number(env, "EVOSPIKENET_MAX_LONG_POLLS", 1000, integer=True)
+            ),
+            "body_idle_timeout_seconds": _env_number(
+                env, "EVOSPIKENET_BODY_IDLE_TIMEOUT_SECONDS", 30.0, integer=False
             ),
             "nodes_file": Path(nodes_file) if nodes_file else None,
             "load_models": _env_bool(env, "EVOSPIKENET_LOAD_MODELS", True),

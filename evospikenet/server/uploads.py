@@ -1,13 +1,19 @@
 """Streaming multipart upload: parse the request stream ourselves, file bytes straight to disk.
 
 Starlette's ``request.form()`` spools the whole body before the handler runs; here the body is
-fed chunk by chunk to python-multipart's callback parser, text fields are kept (small, bounded),
-and the file part goes into a ``BlobWriter`` (a temp file, hashed while written).
+fed chunk by chunk to python-multipart's callback parser (in a worker thread), text fields are
+kept (small, bounded), and the file part goes into a ``BlobWriter`` (a temp file, hashed while
+written). Each text field is checked against the contract as soon as it ends, and a part whose
+name the contract does not know is refused as soon as its headers end, so a bad field stops the
+upload before (or while) the file is written; the temp file is then deleted.
+
+Bounds: at most 32 parts, 16 headers and 8 KiB of headers per part, 64 KiB per text field.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from python_multipart.exceptions import FormParserError
@@ -16,10 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from evospikenet.server.blobstore import BlobStore, BlobTooLarge, BlobWriter
-from evospikenet.server.errors import ApiError, unparsable, validation_error
+from evospikenet.server.contract import check_content_encoding
+from evospikenet.server.errors import ApiError, safe_text, unparsable, validation_error
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 32
+MAX_PART_HEADERS = 16
+MAX_PART_HEADER_BYTES = 8 * 1024
 BODY_OVERHEAD = 256 * 1024  # room for the text fields and part headers around the file
 FEED_BYTES = 1024 * 1024
 _MEDIA_TYPE = re.compile(
@@ -51,12 +60,17 @@ class ParsedUpload:
             self.file.discard()
 
 
+FieldCheck = Callable[[str, str | None], None]
+"""``check(name, value)``: raises a 422 for a part name the contract does not know (``value``
+None, called when the part's headers end) or a text value that fails its schema."""
+
+
 class _Collector:
     def __init__(
-        self, blobs: BlobStore, max_file_bytes: int, file_field: str, known_fields: frozenset[str]
+        self, blobs: BlobStore, max_file_bytes: int, file_field: str, check: FieldCheck
     ) -> None:
         self.blobs = blobs
-        self.known_fields = known_fields
+        self.check = check
         self.max_file_bytes = max_file_bytes
         self.file_field = file_field
         self.result = ParsedUpload()
@@ -74,14 +88,24 @@ class _Collector:
         if self.parts > MAX_PARTS:
             raise unparsable(f"the multipart body has more than {MAX_PARTS} parts")
         self._headers = {}
+        self._header_bytes = 0
         self._name = None
         self._is_file = False
         self._buffer = bytearray()
 
+    def _count_header_bytes(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_PART_HEADER_BYTES:
+            raise unparsable(
+                f"a multipart part has more than {MAX_PART_HEADER_BYTES} bytes of headers"
+            )
+
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
         self._header_field += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -89,6 +113,8 @@ class _Collector:
         self._headers[name] = self._header_value.decode("latin-1").strip()
         self._header_field = bytearray()
         self._header_value = bytearray()
+        if len(self._headers) > MAX_PART_HEADERS:
+            raise unparsable(f"a multipart part has more than {MAX_PART_HEADERS} headers")
 
     def on_headers_finished(self) -> None:
         disposition, params = parse_options_header(self._headers.get("content-disposition", ""))
@@ -97,7 +123,9 @@ class _Collector:
         try:
             self._name = params[b"name"].decode("utf-8")
         except UnicodeDecodeError:
-            raise unparsable("a multipart part name is not valid UTF-8") from None
+            shown = safe_text(params[b"name"].decode("utf-8", "replace"))
+            raise validation_error(f"body.{shown}", "its name is not UTF-8 text", "text") from None
+        self.check(self._name, None)
         self._is_file = self._name == self.file_field
         if self._is_file:
             if self.result.file is not None:
@@ -115,21 +143,22 @@ class _Collector:
             except BlobTooLarge:
                 raise too_large(self.max_file_bytes) from None
             return
-        if self._name not in self.known_fields:
-            return
         self._buffer += data[start:end]
         if len(self._buffer) > MAX_FIELD_BYTES:
             raise validation_error(f"body.{self._name}", f"is longer than {MAX_FIELD_BYTES} bytes")
 
     def on_part_end(self) -> None:
-        if self._is_file or self._name is None or self._name not in self.known_fields:
-            return  # unknown fields are allowed by the contract and ignored
+        if self._is_file or self._name is None:
+            return
+        field = f"body.{safe_text(self._name)}"
         if self._name in self.result.fields:
-            raise validation_error(f"body.{self._name}", "was sent more than once")
+            raise validation_error(field, "was sent more than once")
         try:
-            self.result.fields[self._name] = self._buffer.decode("utf-8")
+            value = self._buffer.decode("utf-8")
         except UnicodeDecodeError:
-            raise unparsable(f"the multipart field {self._name!r} is not valid UTF-8") from None
+            raise validation_error(field, "is not UTF-8 text", "text") from None
+        self.check(self._name, value)
+        self.result.fields[self._name] = value
 
     def on_end(self) -> None:
         self.ended = True
@@ -150,22 +179,25 @@ async def read_multipart(
     blobs: BlobStore,
     *,
     max_file_bytes: int,
-    known_fields: frozenset[str],
+    check: FieldCheck,
     file_field: str = "file",
 ) -> ParsedUpload:
     """Stream the request's multipart body; the file part goes to a temp file in the store.
 
-    Text parts named in ``known_fields`` are kept (each at most 64 KiB); others are skipped.
+    Text parts are kept (each at most 64 KiB) once ``check`` accepts them; ``check`` also
+    refuses unknown part names (see ``FieldCheck``).
 
-    Raises 400 (unparsable), 413 (over the limit, from Content-Length before reading), 422.
-    On any failure nothing stays on disk. The caller commits or discards ``result.file``.
+    Raises 400 (unparsable, compressed), 413 (over the limit, from Content-Length before
+    reading), 422. On any failure nothing stays on disk. The caller commits or discards
+    ``result.file``.
     """
     boundary = _boundary(request)
+    check_content_encoding(request)
     max_body = max_file_bytes + BODY_OVERHEAD
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise too_large(max_file_bytes)
-    collector = _Collector(blobs, max_file_bytes, file_field, known_fields)
+    collector = _Collector(blobs, max_file_bytes, file_field, check)
     parser = MultipartParser(
         boundary,
         {

@@ -17,6 +17,7 @@ from sqlalchemy import CursorResult, delete, func, select, update
 
 from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.brain.notifier import PromptNotifier
+from evospikenet.server.catalog import Catalog
 from evospikenet.server.db import Database, isoformat, utcnow
 from evospikenet.server.ids import new_id
 from evospikenet.server.tables import PromptRow
@@ -96,28 +97,45 @@ class PromptQueue:
         priority: int,
         session_id: str | None,
     ) -> dict[str, Any]:
-        """Store a prompt (media into the blob store first) and queue it."""
-        image_sha = self.blobs.put_bytes(image) if image is not None else None
-        audio_sha = self.blobs.put_bytes(audio) if audio is not None else None
-        with self.database.session() as db:
-            row = PromptRow(
-                id=new_id("prm"),
-                text=text,
-                image_sha256=image_sha,
-                audio_sha256=audio_sha,
-                priority=priority,
-                session_id=session_id,
-                state="queued",
-                attempts=0,
-                created_at=utcnow(),
-            )
-            db.add(row)
-            db.flush()
-            return {
-                "prompt_id": row.id,
-                "state": row.state,
-                "created_at": isoformat(row.created_at),
-            }
+        """Store a prompt (media into the blob store first) and queue it. When the row cannot
+        be written, media stored for it are deleted again unless something else needs them."""
+        stored: list[str] = []
+        try:
+            image_sha = self._put(image, stored)
+            audio_sha = self._put(audio, stored)
+            with self.database.session() as db:
+                row = PromptRow(
+                    id=new_id("prm"),
+                    text=text,
+                    image_sha256=image_sha,
+                    audio_sha256=audio_sha,
+                    priority=priority,
+                    session_id=session_id,
+                    state="queued",
+                    attempts=0,
+                    created_at=utcnow(),
+                )
+                db.add(row)
+                db.flush()
+                accepted = {
+                    "prompt_id": row.id,
+                    "state": row.state,
+                    "created_at": isoformat(row.created_at),
+                }
+        except BaseException:
+            for digest in stored:
+                self.blobs.abandon(digest, Catalog(self.database).is_referenced)
+            raise
+        for digest in stored:
+            self.blobs.release(digest)
+        return accepted
+
+    def _put(self, data: bytes | None, stored: list[str]) -> str | None:
+        if data is None:
+            return None
+        digest = self.blobs.put_bytes(data)
+        stored.append(digest)
+        return digest
 
     def get(self, prompt_id: str) -> dict[str, Any] | None:
         """One prompt's result view, or None."""

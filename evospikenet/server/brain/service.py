@@ -21,7 +21,6 @@ from evospikenet.server.settings import Settings
 log = logging.getLogger("evospikenet.server.brain")
 
 JANITOR_INTERVAL = 1.0
-PURGE_INTERVAL = 300.0
 
 
 class BrainService:
@@ -44,6 +43,7 @@ class BrainService:
         self._janitor: asyncio.Task[None] | None = None
         self._purge_also = purge_also
         self.closing = False
+        self.long_polls = 0
 
     def begin_shutdown(self) -> None:
         """Answer every long-poll now with the current state (thread-safe)."""
@@ -77,7 +77,7 @@ class BrainService:
         last_purge = 0.0
         while True:
             now = time.monotonic()
-            purge = now - last_purge >= PURGE_INTERVAL
+            purge = now - last_purge >= self.settings.purge_interval_seconds
             try:
                 await run_in_threadpool(self.janitor_pass, purge=purge)
                 if purge:
@@ -88,7 +88,19 @@ class BrainService:
 
     async def wait_for_result(self, prompt_id: str, wait: float) -> dict[str, Any] | None:
         """The prompt's result; waits up to ``wait`` s for a terminal state, woken by the
-        notifier (re-reading the database at most every 5 s for changes made elsewhere)."""
+        notifier (re-reading the database at most every 5 s for changes made elsewhere).
+
+        At most ``settings.max_long_polls`` wait at once; past that, a read answers at once
+        with the current state (as ``wait=0`` would), so waiting readers cannot pile up."""
+        if wait <= 0 or self.long_polls >= self.settings.max_long_polls:
+            return await self._wait(prompt_id, 0.0)
+        self.long_polls += 1
+        try:
+            return await self._wait(prompt_id, wait)
+        finally:
+            self.long_polls -= 1
+
+    async def _wait(self, prompt_id: str, wait: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + wait
         while True:
             event = self.notifier.subscribe(prompt_id)

@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from evospikenet.server.catalog import Page
-from evospikenet.server.contract import read_json
+from evospikenet.server.contract import INLINE_PARSE_BYTES, parse_json, read_body
 from evospikenet.server.spec import schema_defaults
 from evospikenet.server.state import ServerState
 
 JSON_BODY_LIMIT = 1024 * 1024
+OPAQUE_PLACEHOLDER = "AAAA"
+"""Stands in for a long media string during schema validation (see ``validated_body``)."""
+OPAQUE_MIN_CHARS = 64
 
 
 def json_response(
@@ -35,10 +39,35 @@ def page_response(request: Request, page: Page) -> JSONResponse:
 
 
 async def validated_body(
-    request: Request, state: ServerState, schema: str, max_bytes: int = JSON_BODY_LIMIT
+    request: Request,
+    state: ServerState,
+    schema: str,
+    max_bytes: int = JSON_BODY_LIMIT,
+    *,
+    opaque: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The JSON body, parsed (400) and checked against the contract's ``schema`` (422), with
-    the schema's defaults filled in for the fields it leaves out."""
-    body = await read_json(request, max_bytes)
-    state.contract.validate_schema(schema, body)
-    return {**schema_defaults(schema), **body}
+    the schema's defaults filled in for the fields it leaves out.
+
+    Large bodies are parsed and checked in a worker thread, off the event loop. Long strings
+    in the ``opaque`` fields (base64 media) are left out of the schema check (its regex takes
+    seconds over megabytes); the caller decodes them strictly, which checks the same rules.
+    """
+    chunks = await read_body(request, max_bytes)
+
+    def check() -> dict[str, Any]:
+        body = parse_json(chunks)
+        checked = body
+        if isinstance(body, dict):
+            long_fields = {
+                name: OPAQUE_PLACEHOLDER
+                for name in opaque
+                if isinstance(body.get(name), str) and len(body[name]) >= OPAQUE_MIN_CHARS
+            }
+            checked = {**body, **long_fields}
+        state.contract.validate_schema(schema, checked)
+        return {**schema_defaults(schema), **body}
+
+    if sum(len(chunk) for chunk in chunks) <= INLINE_PARSE_BYTES:
+        return check()
+    return await run_in_threadpool(check)
