@@ -5,7 +5,7 @@ Everything public is listed here; modules starting with ``_`` are private.
 
 from ._async_client import AsyncEvoSpikeNetAPIClient
 from ._client import EvoSpikeNetAPIClient
-from ._config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_URL, Timeout
+from ._config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_URL, NOT_GIVEN, NotGiven, Timeout
 from ._errors import (
     APIConnectionError,
     APIConnectTimeoutError,
@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "ENV_API_KEY",
     "ENV_API_URL",
+    "NOT_GIVEN",
     "APIConnectTimeoutError",
     "APIConnectionError",
     "APIObject",
@@ -72,6 +73,7 @@ __all__ = [
     "Limits",
     "NodeStatus",
     "NotFoundError",
+    "NotGiven",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PromptAccepted",
