@@ -4,7 +4,7 @@
 Starts a real server on a free 127.0.0.1 port with a temporary data directory, waits until the
 bundled default model answers, then measures with plain httpx:
 
-    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_generate_api.py --requests 20 \
+    .venv/bin/python benchmarks/bench_generate_api.py --requests 20 \
         --json benchmarks/results_generate_api.json
 """
 
@@ -60,7 +60,6 @@ def summary(values_ms: list[float]) -> dict[str, float]:
 
 def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVOSPIKENET_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
     env["EVOSPIKENET_API_KEYS"] = API_KEY
     command = [sys.executable, "-m", "evospikenet", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--data-dir", str(data_dir), "--no-nodes"]

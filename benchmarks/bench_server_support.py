@@ -61,7 +61,6 @@ def bench_server(**env: str) -> Iterator[BenchServer]:
             "EVOSPIKENET_API_KEYS": KEY,
             "EVOSPIKENET_ACCESS_LOG": "false",
             "EVOSPIKENET_SIM_ENDPOINT": f"tcp/127.0.0.1:{_free_port()}",
-            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "generated")]),
             **env,
         }
         log = (Path(tmp) / "server.log").open("wb")

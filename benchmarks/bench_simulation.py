@@ -6,7 +6,7 @@ port), uploads ``--model-dir`` as the newest model session if given (the output 
 ``evospikenet train --out``; otherwise the server's bundled default is used), starts the four
 nodes with ``launch_local_nodes``, then measures through the SDK (submit, long-poll result):
 
-    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_simulation.py --per-modality 20 \\
+    .venv/bin/python benchmarks/bench_simulation.py --per-modality 20 \\
         --model-dir /tmp/trained --json benchmarks/results_simulation.json
 """
 

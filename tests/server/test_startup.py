@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVOSPIKENET_")}
-    env["PYTHONPATH"] = f"{REPO}{os.pathsep}{REPO / 'generated'}"
     env["EVOSPIKENET_LOAD_MODELS"] = "false"
     env["EVOSPIKENET_SIM_ENDPOINT"] = f"tcp/127.0.0.1:{free_port()}"
     env["PYTHON"] = sys.executable
