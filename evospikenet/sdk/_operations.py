@@ -313,7 +313,7 @@ def session(session_id: object) -> Op[Session]:
 
 def _limit_and_cursor(limit: int | None, cursor: str | None) -> tuple[int | Unset, str | Unset]:
     lim = (
-        check_int("limit", limit, minimum=1, maximum=contract.MAX_PAGE_SIZE)
+        check_int("page_size", limit, minimum=1, maximum=contract.MAX_PAGE_SIZE)
         if limit is not None
         else None
     )
