@@ -80,10 +80,15 @@ class Cluster:
         wait_until(lambda: self.node_state(node_id) in ("idle", "busy"), timeout, interval=0.2)
 
     def ensure_nodes(self) -> None:
-        for rank, role in enumerate(ROLES):
+        # the language node first, and ready before the others start: loading its model takes
+        # seconds on a busy machine, and the coordinator's --role-wait-seconds clock starts
+        # with the coordinator
+        for rank, role in sorted(enumerate(ROLES), key=lambda item: item[1] != "language"):
             node_id = f"node-{role}-{rank}"
             if node_id not in self.nodes or not self.nodes[node_id].alive():
                 self.start_node(role, rank)
+                if role == "language":
+                    self.wait_ready(node_id)
         for node_id in self.nodes:
             self.wait_ready(node_id)
 
