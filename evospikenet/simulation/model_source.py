@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ KINDS = ("config", "model", "tokenizer")
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 422})
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
+STALE_TEMP_SECONDS = 3600.0
+"""Temp files (``.``-names) older than this in the cache are debris of a killed download."""
 T = TypeVar("T")
 
 
@@ -98,6 +101,16 @@ class ContentCache:
         path.unlink(missing_ok=True)
         return None
 
+    def sweep(self, older_than: float = STALE_TEMP_SECONDS) -> None:
+        """Remove temp files (names starting with ``.``) left by downloads that were killed."""
+        cutoff = time.time() - older_than
+        for entry in self.folder.glob(".*"):
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+            except OSError:
+                continue  # another node is using or removing it
+
     def put(self, digest: str, fill: Callable[[Path], object]) -> Path:
         """Store the bytes that ``fill(temp_path)`` writes, if their sha256 is ``digest``.
 
@@ -105,6 +118,7 @@ class ContentCache:
         raises :class:`ModelSourceError` when the bytes do not match.
         """
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.sweep()
         temp = self.folder / f".part-{os.getpid()}-{uuid.uuid4().hex}"
         try:
             fill(temp)

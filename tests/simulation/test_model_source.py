@@ -4,7 +4,9 @@ serves (``/api/info`` ``model.artifact_ids``), in a content-addressed cache."""
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,12 @@ from sim_model import make_tiny_model
 
 from evospikenet.sdk import EvoSpikeNetAPIClient
 from evospikenet.simulation.language import LanguageWorker
-from evospikenet.simulation.model_source import KINDS, ApiModelSource, ModelSourceError
+from evospikenet.simulation.model_source import (
+    KINDS,
+    ApiModelSource,
+    ContentCache,
+    ModelSourceError,
+)
 
 pytest.importorskip("torch")
 
@@ -163,3 +170,19 @@ def test_a_server_without_a_model_leaves_the_node_on_the_bundled_default(
     worker.prepare(threading.Event())
     assert worker.load_error is None and worker.model_artifact_ids is None
     assert worker.model_origin.startswith("bundled default (the server serves no model: ")
+
+
+def test_cache_stores_only_verified_bytes_and_sweeps_killed_downloads(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    data = b"weights"
+    digest = hashlib.sha256(data).hexdigest()
+    old, fresh = tmp_path / ".part-1-old", tmp_path / ".part-2-fresh"
+    old.write_bytes(b"torn")
+    fresh.write_bytes(b"in progress")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    with pytest.raises(ModelSourceError, match="sha256"):
+        cache.put(digest, lambda temp: temp.write_bytes(b"something else"))
+    assert cache.get(digest) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name]  # no torn file left
+    path = cache.put(digest, lambda temp: temp.write_bytes(data))
+    assert path == tmp_path / digest and cache.get(digest) == path
