@@ -25,6 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.requests import Request
 
+from evospikenet.server import jsonbody
 from evospikenet.server.errors import ApiError, safe_text, unparsable
 
 SPEC_URI = "urn:evospikenet:openapi"
@@ -311,6 +312,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def check_content_encoding(request: Request) -> None:
     """400 ``VAL_002`` for a compressed body: the server never inflates request bodies (no
     decompression bombs), so it cannot read one."""
@@ -355,7 +359,7 @@ def parse_json(chunks: list[bytes]) -> Any:
     except UnicodeDecodeError:
         raise unparsable("the request body is not valid UTF-8") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return jsonbody.loads(text, _DECODER)
     except RecursionError:
         raise unparsable("the request body nests too deeply") from None
     except ValueError as exc:

@@ -83,6 +83,7 @@ class Settings:
     orphan_grace_seconds: float = 600.0
     max_long_polls: int = 1000
     body_idle_timeout_seconds: float = 30.0
+    head_timeout_seconds: float = 10.0
     nodes_file: Path | None = None
     load_models: bool = True
     access_log: bool = True
@@ -125,7 +126,8 @@ class Settings:
         EVOSPIKENET_NODE_OFFLINE_SECONDS, EVOSPIKENET_RATE_LIMIT_PER_MINUTE (0 = off),
         EVOSPIKENET_RATE_LIMIT_BURST, EVOSPIKENET_PURGE_INTERVAL_SECONDS,
         EVOSPIKENET_ORPHAN_GRACE_SECONDS, EVOSPIKENET_MAX_LONG_POLLS,
-        EVOSPIKENET_BODY_IDLE_TIMEOUT_SECONDS, EVOSPIKENET_NODES_FILE, EVOSPIKENET_LOAD_MODELS,
+        EVOSPIKENET_BODY_IDLE_TIMEOUT_SECONDS, EVOSPIKENET_HEAD_TIMEOUT_SECONDS,
+        EVOSPIKENET_NODES_FILE, EVOSPIKENET_LOAD_MODELS,
         EVOSPIKENET_ACCESS_LOG.
         """
         env = os.environ if env is None else env
@@ -173,6 +175,9 @@ class Settings:
             ),
             "body_idle_timeout_seconds": _env_number(
                 env, "EVOSPIKENET_BODY_IDLE_TIMEOUT_SECONDS", 30.0, integer=False
+            ),
+            "head_timeout_seconds": _env_number(
+                env, "EVOSPIKENET_HEAD_TIMEOUT_SECONDS", 10.0, integer=False
             ),
             "nodes_file": Path(nodes_file) if nodes_file else None,
             "load_models": _env_bool(env, "EVOSPIKENET_LOAD_MODELS", True),

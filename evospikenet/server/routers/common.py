@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from evospikenet.server.catalog import Page
 from evospikenet.server.contract import INLINE_PARSE_BYTES, parse_json, read_body
+from evospikenet.server.offload import run_cpu
 from evospikenet.server.spec import schema_defaults
 from evospikenet.server.state import ServerState
 
@@ -70,4 +70,4 @@ async def validated_body(
 
     if sum(len(chunk) for chunk in chunks) <= INLINE_PARSE_BYTES:
         return check()
-    return await run_in_threadpool(check)
+    return await run_cpu(check)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from evospikenet.server.auth import require_api_key, require_node_or_api_key
 from evospikenet.server.catalog import Catalog
 from evospikenet.server.errors import ApiError, validation_error
+from evospikenet.server.offload import run_cpu
 from evospikenet.server.remote_hosts import remote_log_answer
 from evospikenet.server.routers.common import json_response, validated_body
 from evospikenet.server.routers.sessions import session_not_found
@@ -79,7 +80,7 @@ async def submit_prompt(request: Request) -> Response:
     media: dict[str, bytes] = {}
     for name in media_fields:
         if isinstance(body.get(name), str):
-            media[name] = await run_in_threadpool(decode_media, body[name], f"body.{name}", limit)
+            media[name] = await run_cpu(decode_media, body[name], f"body.{name}", limit)
     session_id = body.get("session_id")
     if session_id is not None and not await run_in_threadpool(
         Catalog(state.db).session_exists, session_id
