@@ -130,6 +130,69 @@ def decode_threads(rounds: int = 3) -> dict[str, list[float]]:
     return results
 
 
+def decode_only(rounds: int, spiking_dir: Path | None) -> dict[str, Any]:
+    """Cached decoding tokens/s of the spiking model and the same-size baseline, no training.
+
+    Random weights (seed 0) for both, or the spiking model's ``config.json`` + ``spiking_lm.pth``
+    from ``spiking_dir``; a fixed 13-token prompt; one prompt (64 new tokens) and 8 batched
+    prompts (32 new tokens each). The models alternate for ``rounds`` rounds so that both see the
+    same machine state; each figure is the median over the rounds.
+    """
+    import statistics
+
+    import torch
+
+    from evospikenet.models.baseline import BaselineTextLM
+    from evospikenet.models.recipe import DEFAULT_ARCHITECTURE
+    from evospikenet.models.spiking_lm import SpikingEvoTextLM
+
+    torch.manual_seed(0)
+    if spiking_dir is None:
+        spiking = SpikingEvoTextLM(vocab_size=2048, **DEFAULT_ARCHITECTURE)
+    else:
+        config = json.loads((spiking_dir / "config.json").read_text(encoding="utf-8"))
+        spiking = SpikingEvoTextLM(**config)
+        state = torch.load(spiking_dir / "spiking_lm.pth", weights_only=True, map_location="cpu")
+        spiking.load_state_dict(state)
+    cfg = spiking.config
+    baseline = BaselineTextLM(
+        cfg["vocab_size"],
+        cfg["d_model"],
+        cfg["n_heads"],
+        cfg["num_transformer_blocks"],
+        context_length=cfg["context_length"],
+    )
+    models = {"spiking": spiking.eval(), "baseline": baseline.eval()}
+    prompt = torch.randint(0, cfg["vocab_size"], (13,), generator=torch.Generator().manual_seed(1))
+    kinds = [f"{case}_{clock}" for case in ("cached", "cached_batch8") for clock in ("wall", "cpu")]
+    runs: dict[str, dict[str, list[float]]] = {name: {k: [] for k in kinds} for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            for case, speed in (
+                ("cached", generation_speed(model, prompt.tolist(), 64, use_cache=True)),
+                (
+                    "cached_batch8",
+                    generation_speed(model, prompt.tolist(), 32, use_cache=True, batch=8),
+                ),
+            ):
+                for clock, value in speed.items():
+                    runs[name][f"{case}_{clock}"].append(value)
+    medians = {
+        name: {key: statistics.median(values) for key, values in entry.items()}
+        for name, entry in runs.items()
+    }
+    return {
+        "weights": "random (seed 0)" if spiking_dir is None else str(spiking_dir),
+        "rounds": rounds,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "tok_s_median": medians,
+        "spiking_over_baseline": {
+            key: round(medians["spiking"][key] / medians["baseline"][key], 3) for key in kinds
+        },
+        "tok_s_per_round": runs,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -145,6 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--decode-threads", action="store_true", help="only compare 1 and 2 decoding threads"
+    )
+    parser.add_argument(
+        "--decode-only",
+        action="store_true",
+        help="only cached decoding tok/s, spiking vs baseline, untrained (no training run)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds, --decode-only")
+    parser.add_argument(
+        "--spiking-model",
+        type=Path,
+        help="--decode-only: a folder with config.json and spiking_lm.pth (else random weights)",
     )
     args = parser.parse_args(argv)
 
@@ -165,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.decode_threads:
         print(json.dumps(decode_threads(), indent=2))
+        return 0
+    if args.decode_only:
+        print(json.dumps(decode_only(args.rounds, args.spiking_model), indent=2))
         return 0
     corpus = python_corpus()
     tokenizer = train_bpe_tokenizer(corpus.train, vocab_size=2048)

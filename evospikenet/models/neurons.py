@@ -13,6 +13,7 @@ composition of torch ops (see ``docs/models.md``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -83,6 +84,22 @@ def lif_inference(x: Tensor, decay: float, threshold: float) -> Tensor:
     return (_membrane_through_time(x, decay, threshold) >= threshold).to(x.dtype)
 
 
+def lif_negated_(current: Tensor, decay: float, threshold: float) -> Tensor:
+    """The LIF forward pass in place, two small ops per step (inference only, no autograd).
+
+    ``current`` ``(T, ...)`` holds the *negated* scaled input ``-x / tau`` (folded into the
+    weights of the layer before, so it costs nothing) and must own its memory; it is overwritten
+    by the spikes, which are bit-identical to :func:`lif_inference`'s. On the negated membrane
+    ``g = -h`` the hard reset is ``torch.threshold(g, -threshold, 0)`` (keep ``g`` where
+    ``h < threshold``, else 0) and the spike test is ``g <= -threshold``; negation is exact, so
+    ``g_t = -x_t + decay * reset(g_{t-1})`` rounds exactly like ``h_t = x_t + decay * v_{t-1}``.
+    """
+    steps = current.unbind(0)
+    for previous, membrane in itertools.pairwise(steps):
+        membrane.add_(torch.threshold(previous, -threshold, 0.0), alpha=decay)
+    return current.le_(-threshold)
+
+
 class _RateTracking:
     """``last_rate``: the spike rate of the last forward pass while ``track_rate`` is on."""
 
@@ -120,6 +137,11 @@ class LIF(_RateTracking, nn.Module):
         if self.track_rate:
             self._last_rate = spikes.detach().mean()  # converted only when read
         return spikes
+
+    def inference_constants(self) -> tuple[float, float, float]:
+        """``(input_scale, decay, threshold)`` for :func:`lif_negated_`: the layer before scales
+        its output by ``input_scale = -1 / tau``."""
+        return -1.0 / self.tau, 1.0 - 1.0 / self.tau, self.threshold
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, threshold={self.threshold}"

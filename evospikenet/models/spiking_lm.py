@@ -25,7 +25,18 @@ from torch import Tensor, nn
 
 from .generation import generate_ids
 from .neurons import ALIF, LIF, make_neuron, normalize_neuron_type
-from .spiking_attention import AttentionState, SpikingSelfAttention
+from .spiking_attention import (
+    AttentionState,
+    Folded,
+    FoldedAttention,
+    SpikingSelfAttention,
+    fold_layer_norm,
+    fold_linear,
+    folded_attention,
+    folded_attention_step,
+    lif_layer_norm,
+    lif_linear,
+)
 
 SpikingState = list[AttentionState]
 """One attention state per block."""
@@ -54,6 +65,24 @@ class SpikingFeedForward(nn.Module):
         out: Tensor = self.bn2(self.fc2(h.reshape(-1, self.hidden)))
         return out.view(x.shape)
 
+    def fold(self) -> tuple[Folded, Folded, Folded] | None:
+        """The inference form (eval mode): LayerNorm, fc1 + bn1, fc2 + bn2, each one op."""
+        if not (isinstance(self.lif_in, LIF) and isinstance(self.lif_hidden, LIF)):
+            return None
+        return (
+            fold_layer_norm(self.norm, self.lif_in),
+            fold_linear(self.fc1, self.bn1, self.lif_hidden),
+            fold_linear(self.fc2, self.bn2, None),
+        )
+
+
+FoldedBlock = tuple[FoldedAttention, tuple[Folded, Folded, Folded]]
+
+
+def _folded_ffn(folded: tuple[Folded, Folded, Folded], x: Tensor) -> Tensor:
+    norm, fc1, fc2 = folded
+    return F.linear(lif_linear(lif_layer_norm(x, norm), fc1), fc2.weight, fc2.bias)
+
 
 class SpikingBlock(nn.Module):
     """Spiking self-attention then the spiking feed-forward, each added to the residual."""
@@ -76,6 +105,27 @@ class SpikingBlock(nn.Module):
         a, state = self.attn.step(x, state)
         x = x + a
         return x + self.ffn(x), state
+
+    def fold(self) -> FoldedBlock | None:
+        """The inference form of the block (eval mode), or None unless all neurons are LIF."""
+        attn, ffn = self.attn.fold(), self.ffn.fold()
+        return None if attn is None or ffn is None else (attn, ffn)
+
+    def folded_forward(
+        self, folded: FoldedBlock, x: Tensor, *, want_state: bool = False
+    ) -> tuple[Tensor, AttentionState | None]:
+        """:meth:`forward` from :meth:`fold`'s tensors: same spikes, a third of the ops."""
+        a, state = folded_attention(folded[0], x, want_state=want_state)
+        x = x + a
+        return x + _folded_ffn(folded[1], x), state
+
+    def folded_step(
+        self, folded: FoldedBlock, x: Tensor, state: AttentionState | None
+    ) -> tuple[Tensor, AttentionState]:
+        """:meth:`step` from :meth:`fold`'s tensors."""
+        a, state = folded_attention_step(folded[0], x, state)
+        x = x + a
+        return x + _folded_ffn(folded[1], x), state
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -168,6 +218,47 @@ class SpikingEvoTextLM(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, std=module.in_features**-0.5)
+        self._folded: tuple[list[Tensor], list[int], list[FoldedBlock] | None] | None = None
+
+    # -- inference form ------------------------------------------------------------------------
+
+    def _folded_blocks(self) -> list[FoldedBlock] | None:
+        """The blocks with BatchNorm and the LIF input scale folded into the weights, used in eval
+        mode without autograd; None in training, with gradients, for ALIF or while spike rates
+        are tracked. Built once; rebuilt after ``train()``, ``load_state_dict()``, ``.to()``,
+        ``track_spike_rates()`` or any in-place change of a block's parameter or buffer (their
+        version counters are compared on every call)."""
+        if self.training or torch.is_grad_enabled():
+            return None
+        cached = self._folded
+        if cached is not None and [t._version for t in cached[0]] == cached[1]:
+            return cached[2]
+        sources = [*self.blocks.parameters(), *self.blocks.buffers()]
+        versions = [t._version for t in sources]
+        folded: list[FoldedBlock] | None = []
+        tracking = any(getattr(m, "track_rate", False) for m in self.modules())
+        with torch.no_grad():
+            for block in self.blocks:
+                assert isinstance(block, SpikingBlock)
+                one = None if tracking else block.fold()
+                if one is None or folded is None:
+                    folded = None
+                    break
+                folded.append(one)
+        self._folded = (sources, versions, folded)
+        return folded
+
+    def train(self, mode: bool = True) -> SpikingEvoTextLM:
+        self._folded = None
+        return super().train(mode)
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self._folded = None  # .to(), .double() and the like give the parameters new storage
+        return super()._apply(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        self._folded = None
+        return super().load_state_dict(*args, **kwargs)
 
     # -- full sequence -------------------------------------------------------------------------
 
@@ -180,34 +271,66 @@ class SpikingEvoTextLM(nn.Module):
         """Integrate the residual over time and project onto the vocabulary."""
         return F.linear(self.final_norm(x.mean(0)), self.embed.weight)
 
+    def _run(
+        self, input_ids: Tensor, states: SpikingState | None, *, want_state: bool = True
+    ) -> tuple[Tensor, SpikingState]:
+        """Logits and states: of ``(B, L)`` ids with ``states`` None (the last position's logits
+        unless ``want_state`` is false), else of one token per row ``(B,)`` after ``states``.
+
+        In eval mode without autograd this runs the folded blocks under ``torch.inference_mode``
+        (the states it returns are inference tensors; the logits are ordinary ones).
+        """
+        folded = self._folded_blocks()
+        if folded is None:
+            return self._run_blocks(input_ids, states, None, want_state)
+        with torch.inference_mode():
+            logits, new_states = self._run_blocks(input_ids, states, folded, want_state)
+        return logits.clone(), new_states
+
+    def _run_blocks(
+        self,
+        input_ids: Tensor,
+        states: SpikingState | None,
+        folded: list[FoldedBlock] | None,
+        want_state: bool,
+    ) -> tuple[Tensor, SpikingState]:
+        if states is not None:
+            x = self.embed(input_ids).unsqueeze(0).expand(self.time_steps, -1, -1)
+        else:
+            x = self._encode(input_ids)
+        new_states: SpikingState = []
+        for index, block in enumerate(self.blocks):
+            assert isinstance(block, SpikingBlock)
+            state: AttentionState | None
+            if states is not None and folded is not None:
+                x, state = block.folded_step(folded[index], x, states[index])
+            elif states is not None:
+                x, state = block.step(x, states[index])
+            elif folded is not None:
+                x, state = block.folded_forward(folded[index], x, want_state=want_state)
+            else:
+                x, state = block(x, want_state=want_state)
+            if state is not None:
+                new_states.append(state)
+        if states is None and want_state:
+            x = x[:, :, -1]
+        return self._readout(x), new_states
+
     def forward(self, input_ids: Tensor) -> Tensor:
         """Logits ``(B, L, vocab_size)`` for ids ``(B, L)`` (each position sees its prefix)."""
-        x = self._encode(input_ids)
-        for block in self.blocks:
-            x, _ = block(x)
-        return self._readout(x)
+        return self._run(input_ids, None, want_state=False)[0]
 
     # -- cached generation ---------------------------------------------------------------------
 
     def prefill(self, input_ids: Tensor) -> tuple[Tensor, SpikingState]:
         """Run a prompt ``(B, L)`` once: logits of its last position ``(B, V)`` and the state."""
-        x = self._encode(input_ids)
-        states: SpikingState = []
-        for block in self.blocks:
-            x, state = block(x, want_state=True)
-            assert state is not None
-            states.append(state)
-        return self._readout(x[:, :, -1]), states
+        return self._run(input_ids, None)
 
     def decode_step(self, token_ids: Tensor, states: SpikingState) -> tuple[Tensor, SpikingState]:
         """Feed one token per row ``(B,)``: logits ``(B, V)`` and the advanced state."""
-        x = self.embed(token_ids).unsqueeze(0).expand(self.time_steps, -1, -1)
-        new_states: SpikingState = []
-        for block, state in zip(self.blocks, states, strict=True):
-            assert isinstance(block, SpikingBlock)
-            x, new_state = block.step(x, state)
-            new_states.append(new_state)
-        return self._readout(x), new_states
+        if len(states) != len(self.blocks):
+            raise ValueError(f"expected {len(self.blocks)} block states, got {len(states)}")
+        return self._run(token_ids, states)
 
     @staticmethod
     def stack_states(states: Sequence[SpikingState]) -> SpikingState:
@@ -264,6 +387,7 @@ class SpikingEvoTextLM(nn.Module):
 
     def track_spike_rates(self, enabled: bool = True) -> None:
         """Record each neuron layer's spike rate on every forward pass (costs a sync per layer)."""
+        self._folded = None
         for module in self.modules():
             if isinstance(module, LIF | ALIF):
                 module.track_rate = enabled

@@ -8,7 +8,7 @@ from model_helpers import DOC_CONFIG, TINY, tiny_model
 
 from evospikenet.models import SpikingEvoTextLM
 from evospikenet.models.generation import generate_ids
-from evospikenet.models.neurons import LIF, _SpikeFn
+from evospikenet.models.neurons import LIF, _SpikeFn, lif_negated_
 
 
 def test_documents_config_builds_with_keyword_unpacking() -> None:
@@ -188,3 +188,100 @@ def test_rows_that_stop_early_leave_the_batch_without_changing_the_others(use_ca
     for row, tokens in zip(free, batched, strict=True):
         cut = row.index(stop) if stop in row else len(row)
         assert tokens == row[:cut]
+
+
+# -- the folded inference path (eval mode, no autograd) ------------------------------------------
+
+
+def _with_random_batchnorm(model: SpikingEvoTextLM, seed: int = 0) -> SpikingEvoTextLM:
+    """Give every BatchNorm statistics and an affine part that are far from the identity."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                size = module.num_features
+                module.running_mean.copy_(torch.randn(size, generator=generator) * 0.3)
+                module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(size, generator=generator) + 0.5)
+                module.bias.copy_(torch.randn(size, generator=generator) * 0.2)
+            elif isinstance(module, torch.nn.LayerNorm):
+                module.weight.copy_(torch.rand(module.weight.shape, generator=generator) + 0.5)
+                module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
+    return model
+
+
+def _reference_logits(model: SpikingEvoTextLM, ids: torch.Tensor) -> torch.Tensor:
+    """Eval mode with autograd on runs the module-by-module reference path."""
+    with torch.enable_grad():
+        return model(ids).detach()
+
+
+@pytest.mark.parametrize("tau", [2.0, 3.0])
+def test_folded_inference_matches_the_reference_path(tau: float) -> None:
+    model = _with_random_batchnorm(tiny_model(tau=tau))
+    ids = torch.randint(0, 64, (3, 24), generator=torch.Generator().manual_seed(1))
+    reference = _reference_logits(model, ids)
+    with torch.no_grad():
+        folded = model(ids)
+        assert model._folded_blocks() is not None
+        logits, state = model.prefill(ids[:, :5])
+        worst = (logits - folded[:, 4]).abs().max().item()
+        for i in range(5, 24):
+            logits, state = model.decode_step(ids[:, i], state)
+            worst = max(worst, (logits - folded[:, i]).abs().max().item())
+    assert (folded - reference).abs().max().item() < 1e-4
+    assert worst < 1e-5
+    folded.add_(1.0)  # ordinary tensors, not inference tensors
+
+
+def test_negated_lif_gives_the_same_spikes_as_the_reference_lif() -> None:
+    x = torch.randn(4, 300, 17, generator=torch.Generator().manual_seed(2))
+    for tau in (2.0, 3.0):
+        reference = LIF(tau=tau, threshold=0.5)(x)
+        assert torch.equal(lif_negated_(-(x / tau), 1.0 - 1.0 / tau, 0.5), reference)
+
+
+def test_folded_weights_follow_changes_to_the_parameters_and_buffers() -> None:
+    model = _with_random_batchnorm(tiny_model())
+    ids = torch.randint(0, 64, (2, 12), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        before = model(ids)
+    other = _with_random_batchnorm(tiny_model(), seed=5)
+    other.embed.weight.data.copy_(model.embed.weight)
+    model.load_state_dict(other.state_dict())
+    with torch.no_grad():
+        after_load = model(ids)
+        model.blocks[0].ffn.bn1.running_mean.add_(0.5)  # in place, no train()/load in between
+        after_edit = model(ids)
+    assert not torch.allclose(before, after_load)
+    assert torch.allclose(after_load, _reference_logits(other, ids), atol=1e-4)
+    assert not torch.allclose(after_load, after_edit)
+    assert torch.allclose(after_edit, _reference_logits(model, ids), atol=1e-4)
+    model.train()
+    assert model._folded is None
+
+
+def test_training_mode_and_spike_tracking_use_the_reference_path() -> None:
+    model = tiny_model()
+    with torch.no_grad():
+        model.train()
+        assert model._folded_blocks() is None
+        model.eval()
+        model.track_spike_rates()
+        assert model._folded_blocks() is None
+        model(torch.randint(0, 64, (2, 6)))
+    assert len(model.spike_rates()) == 2 * 5
+    model.track_spike_rates(False)
+    with torch.no_grad():
+        assert model._folded_blocks() is not None
+
+
+def test_folded_inference_in_float64_after_to() -> None:
+    model = _with_random_batchnorm(tiny_model())
+    ids = torch.randint(0, 64, (2, 9), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        model(ids)  # builds the float32 form
+        model.double()
+        folded = model(ids)
+    assert folded.dtype == torch.float64
+    assert torch.allclose(folded, _reference_logits(model, ids), atol=1e-9)
