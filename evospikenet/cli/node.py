@@ -43,13 +43,14 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         help="language: load config.json, spiking_lm.pth and spiking_lm_tokenizer.zip from "
-        "this folder instead of the API's newest model session",
+        "this folder instead of the model the API serves (/api/info model.artifact_ids)",
     )
     parser.add_argument(
         "--model-refresh-seconds",
         type=float,
         default=60.0,
-        help="language: how often to look for a newer model session on the API (0 = never)",
+        help="language: how often to ask the API which model it serves, and switch to it "
+        "(0 = never)",
     )
     parser.add_argument("--max-media-bytes", type=int, default=16 * 1024 * 1024)
     parser.add_argument("--max-new-tokens", type=int, default=32)
