@@ -55,6 +55,7 @@ def handle(args: argparse.Namespace) -> int:
     from evospikenet.server.logging_setup import configure_logging
     from evospikenet.server.runner import run
     from evospikenet.server.settings import Settings, SettingsError
+    from evospikenet.server.startup import StartupError
 
     configure_logging(args.log_level)
     overrides: dict[str, Any] = {}
@@ -68,7 +69,7 @@ def handle(args: argparse.Namespace) -> int:
         settings = Settings.from_env(**overrides)
         settings.check_startable()
         run(settings, _plugins(args.no_nodes))
-    except (SettingsError, ValueError) as exc:
+    except (SettingsError, StartupError, ValueError) as exc:
         print(f"evospikenet serve: {exc}", file=sys.stderr)
         return 2
     return 0

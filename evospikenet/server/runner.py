@@ -18,6 +18,7 @@ from typing import Any
 
 from evospikenet.server.app import Plugin, create_app
 from evospikenet.server.settings import Settings
+from evospikenet.server.startup import QuietStartup
 
 log = logging.getLogger("evospikenet.server")
 
@@ -68,10 +69,11 @@ def head_timeout_protocol(seconds: float) -> type[asyncio.Protocol]:
 
 
 def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
-    """Serve until a signal asks to stop; raises ``SettingsError`` for unsafe settings."""
+    """Serve until a signal asks to stop; raises ``SettingsError`` for unsafe settings and
+    ``StartupError`` when a part cannot start as configured."""
     import uvicorn
 
-    app = create_app(settings, plugins)
+    app = QuietStartup(create_app(settings, plugins))
     # Worker threads parse, decode and hash large bodies; the event loop should get the GIL
     # back within 1 ms of asking (the default 5 ms adds up over the hops of one request).
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
@@ -102,4 +104,9 @@ def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
             state.brain.begin_shutdown()  # long-polls answer now instead of being cut off
             super().handle_exit(sig, frame)
 
-    Server(config).run()
+    try:
+        Server(config).run()
+    except SystemExit:  # uvicorn's exit on a failed start
+        if app.error is not None:
+            raise app.error from None
+        raise

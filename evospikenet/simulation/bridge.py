@@ -31,6 +31,7 @@ from evospikenet.simulation.transport import (
     DEFAULT_ENDPOINT,
     check_endpoint,
     open_listening,
+    open_listening_free,
     put_reliable,
 )
 
@@ -118,8 +119,11 @@ class SimulationBridge:
         allow_unauthenticated: bool = False,
         resend_seconds: float = RESEND_SECONDS,
         prompt_timeout_seconds: float = PROMPT_TIMEOUT_SECONDS,
+        any_free_port: bool = False,
     ) -> None:
         self.endpoint = check_endpoint(endpoint)
+        # endpoint taken: listen on a free port of its host (self.endpoint then names it)
+        self.any_free_port = any_free_port
         if sim_key is None and not _is_loopback_endpoint(endpoint) and not allow_unauthenticated:
             raise BridgeError(
                 f"refusing to open the simulation endpoint {endpoint} beyond loopback without "
@@ -147,7 +151,18 @@ class SimulationBridge:
         orphans = self.queue.requeue_stale(set())
         if orphans:
             log.warning("requeued %d prompt(s) left running by an earlier run", len(orphans))
-        self._session = open_listening(self.endpoint)
+        if self.any_free_port:
+            wanted = self.endpoint
+            self._session, self.endpoint = open_listening_free(wanted)
+            if self.endpoint != wanted:
+                log.warning(
+                    "%s is in use (another server?): the simulation bridge listens on %s "
+                    "instead; set EVOSPIKENET_SIM_ENDPOINT to choose",
+                    wanted,
+                    self.endpoint,
+                )
+        else:
+            self._session = open_listening(self.endpoint)
         session = self._session
         session.declare_subscriber(topics.HEARTBEAT_ALL, self._receiver("heartbeat"))
         session.declare_subscriber(topics.RESULT, self._receiver("result"))

@@ -5,7 +5,9 @@ it starts the :class:`SimulationBridge` on the server's queue and node registry,
 node of each role, and stops both with the server. ``bridge_plugin`` starts the bridge only,
 for deployments whose nodes run elsewhere. Environment:
 
-- ``EVOSPIKENET_SIM_ENDPOINT``: where the bridge listens (default ``tcp/127.0.0.1:7447``).
+- ``EVOSPIKENET_SIM_ENDPOINT``: where the bridge listens. Unset: ``tcp/127.0.0.1:7447``, or a
+  free loopback port when that is taken (e.g. by another server on this machine; the log line
+  and the local nodes name the port). Set and taken: the server stops with one line.
 - ``EVOSPIKENET_SIM_KEY``: shared message key (HMAC), the same on every node; required for an
   endpoint beyond loopback unless ``EVOSPIKENET_SIM_ALLOW_OPEN=true``.
 - ``EVOSPIKENET_SIM_LOCAL_NODES``: ``false`` keeps the bridge but launches no local nodes.
@@ -26,9 +28,10 @@ from typing import Any
 
 import zenoh  # noqa: F401  (missing simulation extra: serve.py sees ModuleNotFoundError here)
 
-from evospikenet.simulation.bridge import SimulationBridge
+from evospikenet.server.startup import StartupError
+from evospikenet.simulation.bridge import BridgeError, SimulationBridge
 from evospikenet.simulation.launcher import LocalNodes, launch_local_nodes
-from evospikenet.simulation.transport import DEFAULT_ENDPOINT
+from evospikenet.simulation.transport import DEFAULT_ENDPOINT, TransportError
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
@@ -48,6 +51,7 @@ class SimulationConfig:
     """The simulation's settings inside the server (read from the environment)."""
 
     endpoint: str
+    endpoint_configured: bool
     sim_key: bytes | None
     allow_open: bool
     local_nodes: bool
@@ -59,8 +63,10 @@ class SimulationConfig:
         """Read the ``EVOSPIKENET_SIM_*`` variables."""
         key = os.environ.get("EVOSPIKENET_SIM_KEY", "").strip()
         log_dir = os.environ.get("EVOSPIKENET_SIM_LOG_DIR", "").strip()
+        endpoint = os.environ.get("EVOSPIKENET_SIM_ENDPOINT", "").strip()
         return cls(
-            endpoint=os.environ.get("EVOSPIKENET_SIM_ENDPOINT", "").strip() or DEFAULT_ENDPOINT,
+            endpoint=endpoint or DEFAULT_ENDPOINT,
+            endpoint_configured=bool(endpoint),
             sim_key=key.encode("utf-8") if key else None,
             allow_open=_flag("EVOSPIKENET_SIM_ALLOW_OPEN", False),
             local_nodes=_flag("EVOSPIKENET_SIM_LOCAL_NODES", True),
@@ -87,6 +93,7 @@ def make_bridge(state: Any, config: SimulationConfig) -> SimulationBridge:
         offline_after=state.settings.node_offline_seconds,
         sim_key=config.sim_key,
         allow_unauthenticated=config.allow_open,
+        any_free_port=not config.endpoint_configured,
     )
 
 
@@ -95,14 +102,17 @@ async def _run(state: Any, *, local_nodes: bool) -> AsyncIterator[SimulationBrid
     from starlette.concurrency import run_in_threadpool
 
     config = SimulationConfig.from_env(state.settings.data_dir)
-    bridge = make_bridge(state, config)
-    await run_in_threadpool(bridge.start)
+    try:
+        bridge = make_bridge(state, config)
+        await run_in_threadpool(bridge.start)
+    except (BridgeError, TransportError) as exc:
+        raise StartupError(f"simulation bridge: {exc}") from None
     nodes: LocalNodes | None = None
     try:
         if local_nodes and config.local_nodes:
             keys = tuple(state.settings.api_keys)
             nodes = launch_local_nodes(
-                config.endpoint,
+                bridge.endpoint,
                 _api_url(state.settings),
                 config.log_dir,
                 keys[0] if keys else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from typing import Any
@@ -46,14 +47,56 @@ def check_endpoint(endpoint: str) -> str:
     return endpoint
 
 
+class EndpointBusyError(TransportError):
+    """The endpoint's address is taken (another server or program listens there)."""
+
+
+def _endpoint_address(endpoint: str) -> tuple[str, int]:
+    host, _, port = endpoint.partition("/")[2].rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def free_endpoint(host: str = "127.0.0.1") -> str:
+    """``tcp/HOST:PORT`` with a port that is free on ``host`` right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port = int(sock.getsockname()[1])
+    return f"tcp/[{host}]:{port}" if ":" in host else f"tcp/{host}:{port}"
+
+
 def open_listening(endpoint: str) -> Any:
-    """A router-mode session listening on ``endpoint`` (the bridge's)."""
+    """A router-mode session listening on ``endpoint`` (the bridge's). Raises
+    ``EndpointBusyError`` (a one-line message) when the address is taken."""
     import zenoh
 
     try:
         return zenoh.open(_config("router", [check_endpoint(endpoint)], []))
     except zenoh.ZError as exc:
-        raise TransportError(f"cannot listen on {endpoint}: {exc}") from None
+        if "Address already in use" in str(exc):
+            raise EndpointBusyError(
+                f"cannot listen on {endpoint}: the address is already in use (another "
+                "evospikenet server or program listens there); set EVOSPIKENET_SIM_ENDPOINT "
+                "to a free tcp/HOST:PORT, or leave it unset to use a free port"
+            ) from None
+        raise TransportError(f"cannot listen on {endpoint}: {str(exc).split(' at /')[0]}") from None
+
+
+def open_listening_free(preferred: str, attempts: int = 5) -> tuple[Any, str]:
+    """A listening session on ``preferred``, or, when that is taken, on a free port of the same
+    host; returns the session and the endpoint it listens on."""
+    try:
+        return open_listening(preferred), preferred
+    except EndpointBusyError:
+        host = _endpoint_address(preferred)[0]
+    for attempt in range(attempts):
+        endpoint = free_endpoint(host)
+        try:
+            return open_listening(endpoint), endpoint
+        except EndpointBusyError:  # taken between the probe and the bind
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def open_connected(endpoint: str, stop: threading.Event, retry_every: float = 1.0) -> Any | None:
