@@ -349,17 +349,16 @@ async def read_body(request: Request, max_bytes: int) -> list[bytes]:
     return chunks
 
 
-def parse_json(chunks: list[bytes]) -> Any:
-    """The parsed body: 400 ``VAL_002`` when it is empty, not UTF-8 or not JSON (blocking)."""
+def parse_json(chunks: list[bytes], keep: frozenset[str] = frozenset()) -> Any:
+    """The parsed body: 400 ``VAL_002`` when it is empty, not UTF-8 or not JSON (blocking).
+    Long strings of the top-level members in ``keep`` come back as ``jsonbody.LongString``."""
     raw = b"".join(chunks)
     if not raw:
         raise unparsable("the request body is empty; a JSON object is required")
     try:
-        text = raw.decode("utf-8")
+        return jsonbody.loads(raw, _DECODER, keep)
     except UnicodeDecodeError:
         raise unparsable("the request body is not valid UTF-8") from None
-    try:
-        return jsonbody.loads(text, _DECODER)
     except RecursionError:
         raise unparsable("the request body nests too deeply") from None
     except ValueError as exc:

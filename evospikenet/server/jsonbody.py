@@ -1,87 +1,117 @@
-"""JSON parsing of large bodies in short steps, so that the event loop keeps the GIL.
+"""JSON parsing of large bodies without megabyte-long GIL holds.
 
-``json.loads`` holds the GIL for the whole document: ~40 ms for a prompt carrying two 16 MiB
-media, during which no other thread (the event loop included) runs. Here a top-level object is
-walked member by member; a long string without escapes (base64 media) is found with ``str.find``
-and checked for control characters in 1 MiB steps, every other value goes through the ``json``
-module's own C scanner. The result is that of ``json.loads``, and anything unusual falls back
-to ``json.loads`` itself, which also words the errors, with one exception: a raw control
-character inside a long string is not looked for (a regex over megabytes holds the GIL as long
-as ``json.loads`` does). That costs nothing: the contract admits strings that long only as
-base64 media, whose strict decoding refuses control characters (422), and every other string
-field has a ``maxLength`` far below ``LONG_STRING``.
+``json.loads`` decodes and scans the whole document in one call that holds the GIL: ~40 ms (and
+~90 MB of fresh memory) for a prompt carrying two 16 MiB media, during which no other thread,
+the event loop included, runs. Here the body's long strings without escapes (base64 media) are
+found with ``bytes.find``, cut out of the document, and the small rest is parsed by the ``json``
+module. Long strings of the members named in ``keep`` come back as ``LongString`` (the body's
+bytes, never decoded to ``str``; the caller decodes them as base64); any other long string is
+decoded to ``str`` as ``json.loads`` would.
+
+The result is that of ``json.loads``, with one exception: a long string's raw bytes are not
+checked for control characters or (in ``keep`` members) for UTF-8. That costs nothing: the
+contract admits strings that long only as base64 media, whose strict decoding refuses both
+(422), and every other string field has a ``maxLength`` far below ``LONG_STRING``.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import uuid
 from typing import Any
 
 LONG_STRING = 64 * 1024
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
+MAX_STRINGS = 10_000
+"""Bodies with more strings than this are parsed by ``json.loads`` itself (no long strings to
+cut out are worth a Python loop over that many quotes)."""
 
 
-class _Unusual(Exception):
-    """Not the simple shape this parser handles; let ``json.loads`` decide."""
+class LongString:
+    """A long JSON string without escapes, as the body's bytes (a view, not a copy)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: memoryview) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"LongString({len(self.data)} bytes)"
 
 
-def _skip(text: str, pos: int) -> int:
-    match = _WHITESPACE.match(text, pos)
-    assert match is not None
-    return match.end()
+def _long_spans(raw: bytes) -> list[tuple[int, int]] | None:
+    """(start, end) of every string content at least ``LONG_STRING`` bytes long without a
+    backslash; None when the body has too many strings to look."""
+    spans: list[tuple[int, int]] = []
+    inside = False
+    start = pos = quotes = 0
+    while (quote := raw.find(b'"', pos)) >= 0:
+        pos = quote + 1
+        quotes += 1
+        if quotes > 2 * MAX_STRINGS:
+            return None
+        if not inside:
+            inside, start = True, pos
+            continue
+        backslashes = 0
+        while quote - 1 - backslashes >= start and raw[quote - 1 - backslashes] == 0x5C:
+            backslashes += 1
+        if backslashes % 2:
+            continue  # an escaped quote inside the string
+        inside = False
+        if quote - start >= LONG_STRING and raw.find(b"\\", start, quote) == -1:
+            spans.append((start, quote))
+    return spans
 
 
-def _expect(text: str, pos: int, char: str) -> int:
-    if text[pos : pos + 1] != char:
-        raise _Unusual
-    return pos + 1
+def loads(raw: bytes, decoder: json.JSONDecoder, keep: frozenset[str] = frozenset()) -> Any:
+    """``decoder.decode(raw.decode("utf-8"))``, with long strings cut out first (see the module
+    docstring). Raises ``UnicodeDecodeError`` or ``ValueError`` as ``json.loads`` would."""
+    spans = _long_spans(raw) if len(raw) >= LONG_STRING else None
+    if not spans:
+        return decoder.decode(raw.decode("utf-8"))
+    token = f"\ue000{uuid.uuid4().hex}:"
+    parts: list[bytes] = []
+    cut = 0
+    for index, (start, end) in enumerate(spans):
+        parts += [raw[cut:start], f"{token}{index}".encode()]
+        cut = end
+    parts.append(raw[cut:])
+    skeleton = decoder.decode(b"".join(parts).decode("utf-8"))
+    view = memoryview(raw)
+
+    def restore(value: Any, member: str | None) -> Any:
+        if isinstance(value, str) and value.startswith(token):
+            start, end = spans[int(value[len(token) :])]
+            if member in keep:
+                return LongString(view[start:end])
+            return raw[start:end].decode("utf-8")
+        return value
+
+    return _walk(skeleton, restore)
 
 
-def _string(text: str, pos: int) -> tuple[str, int]:
-    """The string starting after the opening quote at ``pos``; a long one without escapes is
-    sliced out, others go through ``json``'s scanner."""
-    end = text.find('"', pos)
-    if end - pos >= LONG_STRING and text.find("\\", pos, end) == -1:
-        return text[pos:end], end + 1
-    value, after = json.decoder.scanstring(text, pos)  # type: ignore[attr-defined]
-    return value, after
-
-
-def _object(text: str, decoder: json.JSONDecoder) -> dict[str, Any]:
-    scan = decoder.scan_once  # type: ignore[attr-defined]
-    pos = _expect(text, _skip(text, 0), "{")
-    result: dict[str, Any] = {}
-    pos = _skip(text, pos)
-    if text[pos : pos + 1] == "}":
-        pos += 1
+def _walk(document: Any, restore: Any) -> Any:
+    """``document`` with every string (keys too) passed through ``restore(value, member)``,
+    where ``member`` is the top-level key a value sits under directly (else None)."""
+    if isinstance(document, dict):
+        top = {restore(k, None): restore(v, restore(k, None)) for k, v in document.items()}
+        stack: list[Any] = [v for v in top.values() if isinstance(v, dict | list)]
+    elif isinstance(document, list):
+        top = [restore(v, None) for v in document]  # type: ignore[assignment]
+        stack = [v for v in top if isinstance(v, dict | list)]
     else:
-        while True:
-            key, pos = _string(text, _expect(text, pos, '"'))
-            pos = _skip(text, _expect(text, _skip(text, pos), ":"))
-            if text[pos : pos + 1] == '"':
-                value, pos = _string(text, pos + 1)
-            else:
-                try:
-                    value, pos = scan(text, pos)
-                except StopIteration:
-                    raise _Unusual from None
-            result[key] = value
-            pos = _skip(text, pos)
-            if text[pos : pos + 1] == "}":
-                pos += 1
-                break
-            pos = _skip(text, _expect(text, pos, ","))
-    if _skip(text, pos) != len(text):
-        raise _Unusual
-    return result
-
-
-def loads(text: str, decoder: json.JSONDecoder) -> Any:
-    """``decoder.decode(text)``, walking a top-level object in short steps when it can."""
-    if len(text) >= LONG_STRING:
-        try:
-            return _object(text, decoder)
-        except (_Unusual, ValueError):
-            pass
-    return decoder.decode(text)
+        return restore(document, None)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            items = [(restore(k, None), restore(v, None)) for k, v in node.items()]
+            node.clear()
+            node.update(items)
+            stack.extend(v for _, v in items if isinstance(v, dict | list))
+        else:
+            node[:] = [restore(v, None) for v in node]
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return top

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 
 from evospikenet.server.catalog import Page
 from evospikenet.server.contract import INLINE_PARSE_BYTES, parse_json, read_body
+from evospikenet.server.jsonbody import LongString
 from evospikenet.server.offload import run_cpu
 from evospikenet.server.spec import schema_defaults
 from evospikenet.server.state import ServerState
@@ -51,18 +52,20 @@ async def validated_body(
 
     Large bodies are parsed and checked in a worker thread, off the event loop. Long strings
     in the ``opaque`` fields (base64 media) are left out of the schema check (its regex takes
-    seconds over megabytes); the caller decodes them strictly, which checks the same rules.
+    seconds over megabytes) and may come back as ``jsonbody.LongString`` (undecoded bytes); the
+    caller decodes them strictly, which checks the same rules.
     """
     chunks = await read_body(request, max_bytes)
 
     def check() -> dict[str, Any]:
-        body = parse_json(chunks)
+        body = parse_json(chunks, frozenset(opaque))
         checked = body
         if isinstance(body, dict):
             long_fields = {
                 name: OPAQUE_PLACEHOLDER
                 for name in opaque
-                if isinstance(body.get(name), str) and len(body[name]) >= OPAQUE_MIN_CHARS
+                if isinstance(body.get(name), str | LongString)
+                and len(body[name]) >= OPAQUE_MIN_CHARS
             }
             checked = {**body, **long_fields}
         state.contract.validate_schema(schema, checked)

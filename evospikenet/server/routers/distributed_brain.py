@@ -12,6 +12,7 @@ from starlette.responses import Response
 from evospikenet.server.auth import require_api_key, require_node_or_api_key
 from evospikenet.server.catalog import Catalog
 from evospikenet.server.errors import ApiError, validation_error
+from evospikenet.server.jsonbody import LongString
 from evospikenet.server.offload import run_cpu
 from evospikenet.server.remote_hosts import remote_log_answer
 from evospikenet.server.routers.common import json_response, validated_body
@@ -25,15 +26,22 @@ B64_CHUNK_CHARS = 256 * 1024
 """Base64 is decoded in steps of this many characters: each step holds the GIL ~2 ms."""
 
 
-def decode_media(text: str, field: str, limit: int) -> bytes:
+def decode_media(value: str | LongString, field: str, limit: int) -> bytes:
     """Strictly decode one base64 media field (blocking; run it in a thread).
 
     Checks exactly what the contract's ``Base64Media`` pattern says (the standard alphabet,
     a length that is a multiple of 4, padding only at the end), in short steps, and the size
     before decoding anything: 413 ``MEDIA_001`` past ``limit`` bytes, 422 naming the field.
     """
-    padding = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
-    size = len(text) // 4 * 3 - padding
+    if isinstance(value, LongString):
+        data: bytes | memoryview = value.data
+    else:
+        try:
+            data = value.encode("ascii")
+        except UnicodeEncodeError:
+            raise validation_error(field, "is not valid base64", "base64") from None
+    padding = 2 if data[-2:] == b"==" else 1 if data[-1:] == b"=" else 0
+    size = len(data) // 4 * 3 - padding
     if size > limit:
         raise ApiError(
             413,
@@ -42,14 +50,14 @@ def decode_media(text: str, field: str, limit: int) -> bytes:
             kind="too-large",
             errors=[{"field": field, "message": f"exceeds {limit} bytes", "type": "too-large"}],
         )
-    if len(text) % 4:
+    if len(data) % 4:
         raise validation_error(field, "is not valid base64 (its length is not a multiple of 4)")
     parts: list[bytes] = []
-    for start in range(0, len(text), B64_CHUNK_CHARS):
-        piece = text[start : start + B64_CHUNK_CHARS]
-        last = start + B64_CHUNK_CHARS >= len(text)
+    for start in range(0, len(data), B64_CHUNK_CHARS):
+        piece = data[start : start + B64_CHUNK_CHARS]
+        last = start + B64_CHUNK_CHARS >= len(data)
         try:
-            if not last and piece.endswith("="):
+            if not last and piece[-1:] == b"=":
                 raise binascii.Error("padding before the end")
             parts.append(binascii.a2b_base64(piece, strict_mode=True))
         except (binascii.Error, ValueError):
@@ -79,7 +87,7 @@ async def submit_prompt(request: Request) -> Response:
     limit = state.settings.max_media_bytes
     media: dict[str, bytes] = {}
     for name in media_fields:
-        if isinstance(body.get(name), str):
+        if isinstance(body.get(name), str | LongString):
             media[name] = await run_cpu(decode_media, body[name], f"body.{name}", limit)
     session_id = body.get("session_id")
     if session_id is not None and not await run_in_threadpool(

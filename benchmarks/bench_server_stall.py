@@ -1,0 +1,161 @@
+"""Does heavy input stall the server? ``GET /api/health`` latency while 4 clients send
+maximum-size media prompts and uploads at the same time.
+
+Run: ``.venv/bin/python benchmarks/bench_server_stall.py [--seconds 20] [--upload-mib 64]``.
+
+The server runs on a free 127.0.0.1 port with its default media limit (16 MiB decoded per image
+or audio) and ``EVOSPIKENET_MAX_UPLOAD_BYTES`` set to ``--upload-mib``. Two clients send prompts
+whose image and audio are both at the media limit (a ~43 MiB JSON body); two send uploads at the
+upload limit. A prober sends ``GET /api/health`` one after another (every 10 ms) first at idle,
+then during the load, and reports p50/p99/max. The load runs in a separate process (at nice
+10) so that the prober's timing does not share its interpreter or lose the CPU to it. Bounded:
+``--seconds`` per phase, loopback only. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import threading
+import time
+from typing import Any
+
+import httpx
+from bench_server_support import bench_server
+
+MIB = 1024 * 1024
+MEDIA_BYTES = 16 * MIB  # the server's default EVOSPIKENET_MAX_MEDIA_BYTES
+PROBE_INTERVAL = 0.01
+
+
+def _prompt_body() -> bytes:
+    import base64
+
+    media = base64.b64encode(os.urandom(MEDIA_BYTES)).decode()
+    return json.dumps({"prompt": "describe", "image": media, "audio": media}).encode()
+
+
+def _load(
+    base_url: str,
+    headers: dict[str, str],
+    seconds: float,
+    upload_mib: int,
+    out: Any,
+    kinds: tuple[str, ...] = ("prompt", "prompt", "upload", "upload"),
+) -> None:
+    """Four client threads (two prompt senders, two uploaders) until ``seconds`` pass. The
+    process runs at a lower CPU priority (nice 10): on a small shared machine, its own work of
+    building and sending the bodies must not be what delays the prober or the server."""
+    os.nice(10)
+    prompt = _prompt_body()
+    upload = os.urandom(upload_mib * MIB)
+    with httpx.Client(base_url=base_url, headers=headers, timeout=120) as client:
+        session_id = client.post("/api/sessions", json={"description": "stall"}).json()[
+            "session_id"
+        ]
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client_loop(kind: str) -> None:
+        with httpx.Client(base_url=base_url, headers=headers, timeout=120) as client:
+            while time.monotonic() < deadline:
+                if kind == "prompt":
+                    r = client.post(
+                        "/api/distributed_brain/prompt",
+                        content=prompt,
+                        headers={"Content-Type": "application/json"},
+                    )
+                else:
+                    r = client.post(
+                        "/api/artifacts",
+                        data={"session_id": session_id, "artifact_type": "dataset", "name": "b"},
+                        files={"file": ("big.bin", upload, "application/octet-stream")},
+                    )
+                with lock:
+                    key = f"{kind}_{r.status_code}"
+                    counts[key] = counts.get(key, 0) + 1
+
+    threads = [threading.Thread(target=client_loop, args=(kind,)) for kind in kinds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put(counts)
+
+
+def _probe(base_url: str, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            r = client.get("/api/health")
+            latencies.append((time.perf_counter() - started) * 1000)
+            failures += r.status_code != 200
+            time.sleep(PROBE_INTERVAL)
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+        "max_ms": round(latencies[-1], 1),
+        "non_200": failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--upload-mib", type=int, default=64)
+    parser.add_argument(
+        "--clients",
+        default="prompt,prompt,upload,upload",
+        help="what each load client sends (default: two prompt senders, two uploaders)",
+    )
+    args = parser.parse_args()
+    kinds = tuple(args.clients.split(","))
+    env = {
+        "EVOSPIKENET_LOAD_MODELS": "false",
+        "EVOSPIKENET_MAX_UPLOAD_BYTES": str(args.upload_mib * MIB),
+    }
+    with bench_server(**env) as server:
+        idle = _probe(server.base_url, min(args.seconds, 5.0))
+        results: multiprocessing.Queue[dict[str, int]] = multiprocessing.Queue()
+        loader = multiprocessing.Process(
+            target=_load,
+            args=(
+                server.base_url,
+                server.headers,
+                args.seconds + 3,
+                args.upload_mib,
+                results,
+                kinds,
+            ),
+        )
+        loader.start()
+        time.sleep(3)  # the loader builds its bodies and starts sending
+        loaded = _probe(server.base_url, args.seconds)
+        counts = results.get(timeout=300)
+        loader.join(60)
+    print(
+        json.dumps(
+            {
+                "health_idle": idle,
+                "health_under_load": loaded,
+                "load_requests": counts,
+                "media_bytes": MEDIA_BYTES,
+                "upload_bytes": args.upload_mib * MIB,
+                "seconds": args.seconds,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
