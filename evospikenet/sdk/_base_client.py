@@ -32,7 +32,7 @@ from ._errors import (
     status_error_class,
 )
 from ._logging import logger, redact
-from ._operations import Op, RequestOptions
+from ._operations import Op, Page, RequestOptions
 from ._retry import RetryPolicy, parse_retry_after
 from ._stats import RequestStats
 
@@ -162,6 +162,15 @@ def transport_error(
     )
 
 
+def validate_strictly(result: object) -> None:
+    """Check a decoded answer (a model, or a page of them) against the whole contract:
+    ``KeyError`` naming a missing field's path, ``ValueError`` a bad one."""
+    for item in result.items if isinstance(result, Page) else [result]:
+        validate = getattr(item, "validate_strict", None)
+        if validate is not None:
+            validate()
+
+
 class EngineBase:
     """What the sync and async engines share: configuration, policy, request preparation,
     decoding, bookkeeping."""
@@ -197,9 +206,13 @@ class EngineBase:
 
     def decode(self, op: Op[T], response: httpx.Response) -> T:
         """The answer decoded by the generated parser (its body is parsed once, there);
-        APIResponseValidationError when it does not match the contract."""
+        APIResponseValidationError when it lacks an identifying field or, with
+        ``strict_response_validation``, when it does not match the contract in any way."""
         try:
-            return op.parse(response)
+            result = op.parse(response)
+            if self.config.strict_response_validation:
+                validate_strictly(result)
+            return result
         except json.JSONDecodeError as exc:
             problem = f"is not JSON ({exc})"
         except _DECODE_ERRORS as exc:

@@ -50,7 +50,6 @@ from ._models import (
     ServerInfo,
     Session,
     SimulationStatus,
-    is_terminal,
 )
 from ._polling import PollPlan, check_poll_args, report
 from ._progress import Progress, open_progress
@@ -131,7 +130,11 @@ class EvoSpikeNetAPIClient:
     backoff and jitter, honouring ``Retry-After``. ``progress`` shows transfer bars (None: only
     on a terminal). ``http_client`` is an httpx client of your own (proxies, TLS, limits, event
     hooks); the SDK sends every request with its own URL, headers and timeout through it and
-    never closes it. Use it as a context manager, or call :meth:`close`.
+    never closes it. ``strict_response_validation`` checks every answer against the whole
+    contract (APIResponseValidationError naming what is missing or wrong); by default only the
+    fields that identify a result are required, so leaner answers get through and an absent
+    field raises ``AttributeError`` when read. Use it as a context manager, or call
+    :meth:`close`.
     """
 
     def __init__(
@@ -146,6 +149,7 @@ class EvoSpikeNetAPIClient:
         progress: bool | None = None,
         verify: bool | str = True,
         http_client: httpx.Client | None = None,
+        strict_response_validation: bool = False,
     ) -> None:
         self._core = ClientCore(
             base_url,
@@ -156,6 +160,7 @@ class EvoSpikeNetAPIClient:
             default_headers,
             progress,
             verify,
+            strict_response_validation,
         )
         self._own_http = http_client is None
         self._http_client = http_client
@@ -196,6 +201,7 @@ class EvoSpikeNetAPIClient:
         progress: bool | NotGiven | None = NOT_GIVEN,
         verify: bool | str | NotGiven = NOT_GIVEN,
         http_client: httpx.Client | NotGiven | None = NOT_GIVEN,
+        strict_response_validation: bool | NotGiven = NOT_GIVEN,
     ) -> Self:
         """A new client like this one with the given settings changed. It shares this
         client's ``http_client`` when one was passed in, else makes its own pool."""
@@ -209,6 +215,7 @@ class EvoSpikeNetAPIClient:
                 "default_headers": default_headers,
                 "progress": progress,
                 "verify": verify,
+                "strict_response_validation": strict_response_validation,
             }
         )
         client = self._http_client if isinstance(http_client, NotGiven) else http_client
@@ -381,7 +388,7 @@ class EvoSpikeNetAPIClient:
         while (wait := plan.next_wait()) is not None:
             started = time.monotonic()
             result = self.get_simulation_result(prompt_id, wait=wait)
-            if is_terminal(result):
+            if result.is_terminal:
                 return report(prompt_id, result)
             delay = plan.pause_after(started, wait)
             if delay is None:

@@ -37,6 +37,7 @@ class ClientCore:
         default_headers: Mapping[str, str] | None,
         progress: bool | None,
         verify: bool | str,
+        strict_response_validation: bool = False,
     ) -> None:
         configure_from_env()
         self.config = ClientConfig.resolve(
@@ -48,6 +49,7 @@ class ClientCore:
             default_headers=default_headers,
             progress=progress,
             verify=verify,
+            strict_response_validation=strict_response_validation,
         )
         warn_if_key_in_clear(self.config)
         self.stats = RequestStats()
@@ -68,6 +70,7 @@ class ClientCore:
             "default_headers": dict(c.default_headers),
             "progress": c.progress,
             "verify": c.verify,
+            "strict_response_validation": c.strict_response_validation,
         }
         kwargs.update({k: v for k, v in overrides.items() if v is not NOT_GIVEN})
         return kwargs
@@ -77,13 +80,13 @@ class ClientCore:
         info = self.server_info
         if info is None:
             return 0.0
-        return float(info.limits.max_wait_seconds or 0.0)
+        return float(_limit(info, "max_wait_seconds") or 0.0)
 
     def max_prompt_chars(self) -> int:
         """Longest prompt the server accepts (its limit when known)."""
         info = self.server_info
-        limit = info.limits.max_prompt_chars if info is not None else None
-        return limit or MAX_PROMPT_CHARS
+        limit = _limit(info, "max_prompt_chars") if info is not None else None
+        return int(limit or MAX_PROMPT_CHARS)
 
     def health_timeout(self, remaining: float | None) -> Timeout | None:
         """The client's timeout, shortened to fit ``remaining`` seconds (None: unchanged)."""
@@ -101,6 +104,13 @@ class ClientCore:
     def snapshot_stats(self) -> ClientStats:
         """The statistics as a :class:`ClientStats`."""
         return ClientStats(self.stats.snapshot())
+
+
+def _limit(info: ServerInfo, name: str) -> float | None:
+    """The server's limit ``name``, or None when its answer leaves it out (or is not a number)."""
+    limits = info.get("limits")
+    value = limits.get(name) if isinstance(limits, dict) else None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

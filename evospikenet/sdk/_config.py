@@ -87,6 +87,7 @@ class ClientConfig:
     default_headers: Mapping[str, str] = field(default_factory=dict)
     progress: bool | None = None
     verify: bool | str = True
+    strict_response_validation: bool = False
 
     @classmethod
     def resolve(
@@ -100,6 +101,7 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
         progress: bool | None,
         verify: bool | str,
+        strict_response_validation: bool = False,
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         """Merge explicit arguments over the environment over the defaults, and validate."""
@@ -127,6 +129,7 @@ class ClientConfig:
             default_headers=headers,
             progress=progress,
             verify=verify,
+            strict_response_validation=bool(strict_response_validation),
         )
 
 

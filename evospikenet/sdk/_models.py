@@ -1,12 +1,18 @@
 """What the API returns.
 
 The contract's response types are the generated models (``make generate`` builds them from
-``openapi/evospikenet.yaml``), re-exported here under the SDK's names. Each is a read-only
-mapping of its JSON, as the SDK document uses it (``result['generated_text']``,
-``result.get('generated_text', '')``, ``'prompt' in result``, ``dict(result)``, ``==`` a dict),
-and has typed attributes for the same values (``result.generated_text``, ``session.created_at``
-as a ``datetime``). Fields a newer server adds are kept. ``request_id`` is the server's
-``X-Request-ID`` of the answer.
+``openapi/evospikenet.yaml``), re-exported here under the SDK's names. Each is a ``dict``
+holding its JSON exactly as the server sent it, as the SDK document uses it
+(``result['generated_text']``, ``result.get('generated_text', '')``, ``json.dumps(result)``,
+``result == {...}``, pickling, ``session['created_at']`` as the server's string), with typed
+read-only attributes that decode the same values when read (``result.generated_text``,
+``session.created_at`` as a ``datetime``, ``info.limits`` as a :class:`Limits`). Fields a newer
+server adds are kept. ``request_id`` is the server's ``X-Request-ID`` of the answer.
+
+An answer is checked for its identifying field only (``generated_text``, ``session_id``,
+``artifact_id``, ``prompt_id``, health's ``status``); reading another absent field raises
+``AttributeError`` (``None`` where the contract allows null). ``strict_response_validation=True``
+checks every answer against the whole contract instead.
 
 Only what the SDK makes itself is written here: :class:`FailedGeneration` and
 :class:`ClientStats`.
@@ -14,7 +20,7 @@ Only what the SDK makes itself is written here: :class:`FailedGeneration` and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from evospikenet_api_client.models import (
     Artifact,
@@ -45,15 +51,7 @@ __all__ = [
     "ServerInfo",
     "Session",
     "SimulationStatus",
-    "is_terminal",
 ]
-
-TERMINAL_PROMPT_STATES = frozenset({"completed", "failed"})
-
-
-def is_terminal(result: PromptResult) -> bool:
-    """True once the prompt is completed or failed."""
-    return str(result.state) in TERMINAL_PROMPT_STATES
 
 
 class APIObject(dict[str, Any]):
@@ -72,6 +70,9 @@ def _opt_str(value: Any) -> str | None:
 class FailedGeneration(APIObject):
     """A ``batch_generate()`` entry whose prompt failed: ``prompt``, ``error``, ``code``,
     ``status_code``; it has no ``generated_text`` key."""
+
+    ok: ClassVar[bool] = False
+    """False: the prompt failed (a :class:`GenerateResult` has True)."""
 
     @property
     def prompt(self) -> str:

@@ -65,6 +65,6 @@ class PollPlan:
 
 def report(prompt_id: str, result: PromptResult) -> PromptResult:
     """Log a failed prompt clearly; return the result unchanged."""
-    if str(result.state) == "failed":
+    if result.failed:
         logger.warning("prompt %s failed: %s", prompt_id, result.error or "no reason given")
     return result

@@ -27,7 +27,6 @@ from evospikenet.sdk import (
 )
 from evospikenet.sdk._artifacts import UploadBody, prepare_upload, zip_directory
 from evospikenet.sdk._config import ClientConfig
-from evospikenet.sdk._models import is_terminal
 from evospikenet.sdk._retry import RetryPolicy, parse_retry_after
 
 
@@ -155,8 +154,8 @@ def test_results_are_read_only_mappings_with_typed_attributes_and_pickle() -> No
         "started_at": None,
         "attempts": 1,
     }
-    assert not is_terminal(PromptResult.from_dict(pending))
-    assert is_terminal(PromptResult.from_dict({**pending, "state": "failed", "error": "x"}))
+    assert not PromptResult.from_dict(pending).is_terminal
+    assert PromptResult.from_dict({**pending, "state": "failed", "error": "x"}).is_terminal
     with pytest.raises(KeyError, match="artifact_id"):
         Artifact.from_dict({"name": "x"})
 

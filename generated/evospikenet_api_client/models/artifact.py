@@ -1,23 +1,12 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar, cast
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="Artifact")
+from ..types import JSONModel, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class Artifact(Mapping[str, Any]):
+class Artifact(JSONModel):
     """
     Attributes:
         artifact_id (str):
@@ -31,118 +20,163 @@ class Artifact(Mapping[str, Any]):
         created_at (datetime.datetime):
     """
 
-    artifact_id: str
-    session_id: str
-    artifact_type: str
-    name: str
-    llm_type: None | str
-    size: int
-    sha256: str
-    content_type: str
-    created_at: datetime.datetime
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "artifact_id",
+            "session_id",
+            "artifact_type",
+            "name",
+            "llm_type",
+            "size",
+            "sha256",
+            "content_type",
+            "created_at",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "artifact_id",
+        "session_id",
+        "artifact_type",
+        "name",
+        "llm_type",
+        "size",
+        "sha256",
+        "content_type",
+        "created_at",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ("artifact_id",)
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        artifact_id = self.artifact_id
-
-        session_id = self.session_id
-
-        artifact_type = self.artifact_type
-
-        name = self.name
-
-        llm_type: None | str
-        llm_type = self.llm_type
-
-        size = self.size
-
-        sha256 = self.sha256
-
-        content_type = self.content_type
-
-        created_at = self.created_at.isoformat()
-
+    def __init__(
+        self,
+        *,
+        artifact_id: str,
+        session_id: str,
+        artifact_type: str,
+        name: str,
+        llm_type: None | str,
+        size: int,
+        sha256: str,
+        content_type: str,
+        created_at: datetime.datetime,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "artifact_id": artifact_id,
-                "session_id": session_id,
-                "artifact_type": artifact_type,
-                "name": name,
-                "llm_type": llm_type,
-                "size": size,
-                "sha256": sha256,
-                "content_type": content_type,
-                "created_at": created_at,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_artifact_id = artifact_id
+        field_dict["artifact_id"] = json_artifact_id
+        json_session_id = session_id
+        field_dict["session_id"] = json_session_id
+        json_artifact_type = artifact_type
+        field_dict["artifact_type"] = json_artifact_type
+        json_name = name
+        field_dict["name"] = json_name
+        json_llm_type: None | str
+        json_llm_type = llm_type
+        field_dict["llm_type"] = json_llm_type
+        json_size = size
+        field_dict["size"] = json_size
+        json_sha256 = sha256
+        field_dict["sha256"] = json_sha256
+        json_content_type = content_type
+        field_dict["content_type"] = json_content_type
+        json_created_at = created_at.isoformat()
+        field_dict["created_at"] = json_created_at
+        super().__init__(field_dict)
 
-        return field_dict
+    def _validate_fields(self) -> None:
+        if "artifact_id" in self:
+            validate_field(self, "artifact_id", "artifact_id", str)
+        if "session_id" in self:
+            validate_field(self, "session_id", "session_id", str)
+        if "artifact_type" in self:
+            validate_field(self, "artifact_type", "artifact_type", str)
+        if "name" in self:
+            validate_field(self, "name", "name", str)
+        if "llm_type" in self:
+            validate_field(self, "llm_type", "llm_type", None | str)
+        if "size" in self:
+            validate_field(self, "size", "size", int)
+        if "sha256" in self:
+            validate_field(self, "sha256", "sha256", str)
+        if "content_type" in self:
+            validate_field(self, "content_type", "content_type", str)
+        if "created_at" in self:
+            validate_field(self, "created_at", "created_at", datetime.datetime)
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        artifact_id = d.pop("artifact_id")
+    @property
+    def artifact_id(self) -> str:
 
-        session_id = d.pop("session_id")
+        if "artifact_id" not in self:
+            raise missing_field(self, "artifact_id")
+        return cast(str, self["artifact_id"])
 
-        artifact_type = d.pop("artifact_type")
+    @property
+    def session_id(self) -> str:
 
-        name = d.pop("name")
+        if "session_id" not in self:
+            raise missing_field(self, "session_id")
+        return cast(str, self["session_id"])
+
+    @property
+    def artifact_type(self) -> str:
+
+        if "artifact_type" not in self:
+            raise missing_field(self, "artifact_type")
+        return cast(str, self["artifact_type"])
+
+    @property
+    def name(self) -> str:
+
+        if "name" not in self:
+            raise missing_field(self, "name")
+        return cast(str, self["name"])
+
+    @property
+    def llm_type(self) -> None | str:
+
+        if self.get("llm_type") is None:
+            return None
 
         def _parse_llm_type(data: object) -> None | str:
             if data is None:
                 return data
             return cast(None | str, data)
 
-        llm_type = _parse_llm_type(d.pop("llm_type"))
+        llm_type = _parse_llm_type(self["llm_type"])
 
-        size = d.pop("size")
-
-        sha256 = d.pop("sha256")
-
-        content_type = d.pop("content_type")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        artifact = cls(
-            artifact_id=artifact_id,
-            session_id=session_id,
-            artifact_type=artifact_type,
-            name=name,
-            llm_type=llm_type,
-            size=size,
-            sha256=sha256,
-            content_type=content_type,
-            created_at=created_at,
-        )
-
-        artifact.additional_properties = d
-        return artifact
+        return llm_type
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def size(self) -> int:
+        """Bytes."""
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "size" not in self:
+            raise missing_field(self, "size")
+        return cast(int, self["size"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def sha256(self) -> str:
+        """Lowercase hex sha256 of the bytes."""
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "sha256" not in self:
+            raise missing_field(self, "sha256")
+        return cast(str, self["sha256"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def content_type(self) -> str:
+        """The media type sent with the file part."""
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+        if "content_type" not in self:
+            raise missing_field(self, "content_type")
+        return cast(str, self["content_type"])
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+    @property
+    def created_at(self) -> datetime.datetime:
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        if "created_at" not in self:
+            raise missing_field(self, "created_at")
+        created_at = datetime.datetime.fromisoformat(self["created_at"])
+
+        return created_at

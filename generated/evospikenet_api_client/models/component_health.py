@@ -1,93 +1,75 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar, cast
-
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from typing import Any, ClassVar, cast
 
 from ..models.health_state import HealthState
+from ..types import JSONModel, missing_field, validate_field
 
-T = TypeVar("T", bound="ComponentHealth")
 
-
-@_attrs_define(eq=False)
-class ComponentHealth(Mapping[str, Any]):
+class ComponentHealth(JSONModel):
     """
     Attributes:
         status (HealthState):
         detail (None | str): Why the component is not healthy, or a short fact about it.
     """
 
-    status: HealthState
-    detail: None | str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "status",
+            "detail",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "status",
+        "detail",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
-
-        detail: None | str
-        detail = self.detail
-
+    def __init__(
+        self,
+        *,
+        status: HealthState,
+        detail: None | str,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "status": status,
-                "detail": detail,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_status = status.value
+        field_dict["status"] = json_status
+        json_detail: None | str
+        json_detail = detail
+        field_dict["detail"] = json_detail
+        super().__init__(field_dict)
 
-        return field_dict
+    def _validate_fields(self) -> None:
+        if "status" in self:
+            validate_field(self, "status", "status", HealthState)
+        if "detail" in self:
+            validate_field(self, "detail", "detail", None | str)
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        status = HealthState(d.pop("status"))
+    @property
+    def status(self) -> HealthState:
+
+        if "status" not in self:
+            raise missing_field(self, "status")
+        status = HealthState(self["status"])
+
+        return status
+
+    @property
+    def detail(self) -> None | str:
+        """Why the component is not healthy, or a short fact about it."""
+
+        if self.get("detail") is None:
+            return None
 
         def _parse_detail(data: object) -> None | str:
             if data is None:
                 return data
             return cast(None | str, data)
 
-        detail = _parse_detail(d.pop("detail"))
+        detail = _parse_detail(self["detail"])
 
-        component_health = cls(
-            status=status,
-            detail=detail,
-        )
-
-        component_health.additional_properties = d
-        return component_health
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return detail

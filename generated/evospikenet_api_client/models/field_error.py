@@ -1,24 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="FieldError")
+from ..types import UNSET, JSONModel, Unset, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class FieldError(Mapping[str, Any]):
+class FieldError(JSONModel):
     """
     Attributes:
         field (str): Where the failing value is, e.g. `body.max_length` or `query.limit`.
@@ -26,71 +13,66 @@ class FieldError(Mapping[str, Any]):
         type_ (str | Unset): A machine-readable kind of failure.
     """
 
-    field: str
-    message: str
-    type_: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "field",
+            "message",
+            "type",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "field",
+        "message",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        field = self.field
-
-        message = self.message
-
-        type_ = self.type_
-
+    def __init__(
+        self,
+        *,
+        field: str,
+        message: str,
+        type_: str | Unset = UNSET,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "field": field,
-                "message": message,
-            }
-        )
-        if type_ is not UNSET:
-            field_dict["type"] = type_
+        field_dict.update(additional_properties)
+        json_field = field
+        field_dict["field"] = json_field
+        json_message = message
+        field_dict["message"] = json_message
+        json_type_ = type_
+        if json_type_ is not UNSET:
+            field_dict["type"] = json_type_
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        field = d.pop("field")
-
-        message = d.pop("message")
-
-        type_ = d.pop("type", UNSET)
-
-        field_error = cls(
-            field=field,
-            message=message,
-            type_=type_,
-        )
-
-        field_error.additional_properties = d
-        return field_error
+    def _validate_fields(self) -> None:
+        if "field" in self:
+            validate_field(self, "field", "field", str)
+        if "message" in self:
+            validate_field(self, "message", "message", str)
+        if "type" in self:
+            validate_field(self, "type", "type_", str)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def field(self) -> str:
+        """Where the failing value is, e.g. `body.max_length` or `query.limit`."""
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "field" not in self:
+            raise missing_field(self, "field")
+        return cast(str, self["field"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def message(self) -> str:
+        """Why it failed."""
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "message" not in self:
+            raise missing_field(self, "message")
+        return cast(str, self["message"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def type_(self) -> str | Unset:
+        """A machine-readable kind of failure."""
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return cast(str | Unset, self.get("type", UNSET))

@@ -1,24 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="GenerateRequest")
+from ..types import UNSET, JSONModel, Unset, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class GenerateRequest(Mapping[str, Any]):
+class GenerateRequest(JSONModel):
     """
     Attributes:
         prompt (str): The text to continue. Longer than the model's context → truncated from the left.
@@ -28,82 +15,86 @@ class GenerateRequest(Mapping[str, Any]):
         seed (int | Unset): Makes sampling repeatable for the same model and request.
     """
 
-    prompt: str
-    max_length: int | Unset = 50
-    temperature: float | Unset = 1.0
-    top_k: int | Unset = UNSET
-    seed: int | Unset = UNSET
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "prompt",
+            "max_length",
+            "temperature",
+            "top_k",
+            "seed",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = ("prompt",)
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        prompt = self.prompt
-
-        max_length = self.max_length
-
-        temperature = self.temperature
-
-        top_k = self.top_k
-
-        seed = self.seed
-
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        max_length: int | Unset = 50,
+        temperature: float | Unset = 1.0,
+        top_k: int | Unset = UNSET,
+        seed: int | Unset = UNSET,
+    ) -> None:
         field_dict: dict[str, Any] = {}
+        json_prompt = prompt
+        field_dict["prompt"] = json_prompt
+        json_max_length = max_length
+        if json_max_length is not UNSET:
+            field_dict["max_length"] = json_max_length
+        json_temperature = temperature
+        if json_temperature is not UNSET:
+            field_dict["temperature"] = json_temperature
+        json_top_k = top_k
+        if json_top_k is not UNSET:
+            field_dict["top_k"] = json_top_k
+        json_seed = seed
+        if json_seed is not UNSET:
+            field_dict["seed"] = json_seed
+        super().__init__(field_dict)
 
-        field_dict.update(
-            {
-                "prompt": prompt,
-            }
-        )
-        if max_length is not UNSET:
-            field_dict["max_length"] = max_length
-        if temperature is not UNSET:
-            field_dict["temperature"] = temperature
-        if top_k is not UNSET:
-            field_dict["top_k"] = top_k
-        if seed is not UNSET:
-            field_dict["seed"] = seed
+    def _validate_fields(self) -> None:
+        if "prompt" in self:
+            validate_field(self, "prompt", "prompt", str)
+        if "max_length" in self:
+            validate_field(self, "max_length", "max_length", int)
+        if "temperature" in self:
+            validate_field(self, "temperature", "temperature", float | int)
+        if "top_k" in self:
+            validate_field(self, "top_k", "top_k", int)
+        if "seed" in self:
+            validate_field(self, "seed", "seed", int)
 
-        return field_dict
+    @property
+    def prompt(self) -> str:
+        """The text to continue. Longer than the model's context → truncated from the left."""
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        prompt = d.pop("prompt")
+        if "prompt" not in self:
+            raise missing_field(self, "prompt")
+        return cast(str, self["prompt"])
 
-        max_length = d.pop("max_length", UNSET)
+    @property
+    def max_length(self) -> int | Unset:
+        """The most new tokens to generate."""
 
-        temperature = d.pop("temperature", UNSET)
+        return cast(int | Unset, self.get("max_length", UNSET))
 
-        top_k = d.pop("top_k", UNSET)
+    @property
+    def temperature(self) -> float | Unset:
+        """Sampling temperature; lower is more deterministic."""
 
-        seed = d.pop("seed", UNSET)
+        return cast(float | Unset, self.get("temperature", UNSET))
 
-        generate_request = cls(
-            prompt=prompt,
-            max_length=max_length,
-            temperature=temperature,
-            top_k=top_k,
-            seed=seed,
-        )
+    @property
+    def top_k(self) -> int | Unset:
+        """Sample only among the k likeliest tokens. Absent → the whole vocabulary."""
 
-        return generate_request
+        return cast(int | Unset, self.get("top_k", UNSET))
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+    @property
+    def seed(self) -> int | Unset:
+        """Makes sampling repeatable for the same model and request."""
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return cast(int | Unset, self.get("seed", UNSET))

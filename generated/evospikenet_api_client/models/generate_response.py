@@ -1,22 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="GenerateResponse")
+from ..types import JSONModel, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class GenerateResponse(Mapping[str, Any]):
+class GenerateResponse(JSONModel):
     """
     Attributes:
         generated_text (str): The new text only (the prompt is not repeated).
@@ -28,98 +17,131 @@ class GenerateResponse(Mapping[str, Any]):
         prompt_truncated (bool): True when the prompt was cut from the left to fit the context.
     """
 
-    generated_text: str
-    prompt: str
-    llm_type: str
-    model_session_id: str
-    prompt_tokens: int
-    generated_tokens: int
-    prompt_truncated: bool
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "generated_text",
+            "prompt",
+            "llm_type",
+            "model_session_id",
+            "prompt_tokens",
+            "generated_tokens",
+            "prompt_truncated",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "generated_text",
+        "prompt",
+        "llm_type",
+        "model_session_id",
+        "prompt_tokens",
+        "generated_tokens",
+        "prompt_truncated",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ("generated_text",)
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        generated_text = self.generated_text
-
-        prompt = self.prompt
-
-        llm_type = self.llm_type
-
-        model_session_id = self.model_session_id
-
-        prompt_tokens = self.prompt_tokens
-
-        generated_tokens = self.generated_tokens
-
-        prompt_truncated = self.prompt_truncated
-
+    def __init__(
+        self,
+        *,
+        generated_text: str,
+        prompt: str,
+        llm_type: str,
+        model_session_id: str,
+        prompt_tokens: int,
+        generated_tokens: int,
+        prompt_truncated: bool,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "generated_text": generated_text,
-                "prompt": prompt,
-                "llm_type": llm_type,
-                "model_session_id": model_session_id,
-                "prompt_tokens": prompt_tokens,
-                "generated_tokens": generated_tokens,
-                "prompt_truncated": prompt_truncated,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_generated_text = generated_text
+        field_dict["generated_text"] = json_generated_text
+        json_prompt = prompt
+        field_dict["prompt"] = json_prompt
+        json_llm_type = llm_type
+        field_dict["llm_type"] = json_llm_type
+        json_model_session_id = model_session_id
+        field_dict["model_session_id"] = json_model_session_id
+        json_prompt_tokens = prompt_tokens
+        field_dict["prompt_tokens"] = json_prompt_tokens
+        json_generated_tokens = generated_tokens
+        field_dict["generated_tokens"] = json_generated_tokens
+        json_prompt_truncated = prompt_truncated
+        field_dict["prompt_truncated"] = json_prompt_truncated
+        super().__init__(field_dict)
 
-        return field_dict
+    def _validate_fields(self) -> None:
+        if "generated_text" in self:
+            validate_field(self, "generated_text", "generated_text", str)
+        if "prompt" in self:
+            validate_field(self, "prompt", "prompt", str)
+        if "llm_type" in self:
+            validate_field(self, "llm_type", "llm_type", str)
+        if "model_session_id" in self:
+            validate_field(self, "model_session_id", "model_session_id", str)
+        if "prompt_tokens" in self:
+            validate_field(self, "prompt_tokens", "prompt_tokens", int)
+        if "generated_tokens" in self:
+            validate_field(self, "generated_tokens", "generated_tokens", int)
+        if "prompt_truncated" in self:
+            validate_field(self, "prompt_truncated", "prompt_truncated", bool)
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        generated_text = d.pop("generated_text")
-
-        prompt = d.pop("prompt")
-
-        llm_type = d.pop("llm_type")
-
-        model_session_id = d.pop("model_session_id")
-
-        prompt_tokens = d.pop("prompt_tokens")
-
-        generated_tokens = d.pop("generated_tokens")
-
-        prompt_truncated = d.pop("prompt_truncated")
-
-        generate_response = cls(
-            generated_text=generated_text,
-            prompt=prompt,
-            llm_type=llm_type,
-            model_session_id=model_session_id,
-            prompt_tokens=prompt_tokens,
-            generated_tokens=generated_tokens,
-            prompt_truncated=prompt_truncated,
-        )
-
-        generate_response.additional_properties = d
-        return generate_response
+    ok: ClassVar[bool] = True
+    """True: a generation (a failed ``batch_generate`` entry, ``FailedGeneration``, has False)."""
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def generated_text(self) -> str:
+        """The new text only (the prompt is not repeated)."""
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "generated_text" not in self:
+            raise missing_field(self, "generated_text")
+        return cast(str, self["generated_text"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def prompt(self) -> str:
+        """The prompt as sent."""
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "prompt" not in self:
+            raise missing_field(self, "prompt")
+        return cast(str, self["prompt"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def llm_type(self) -> str:
+        """The architecture that generated it."""
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+        if "llm_type" not in self:
+            raise missing_field(self, "llm_type")
+        return cast(str, self["llm_type"])
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+    @property
+    def model_session_id(self) -> str:
+        """The model session that was used."""
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        if "model_session_id" not in self:
+            raise missing_field(self, "model_session_id")
+        return cast(str, self["model_session_id"])
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens the model saw (after truncation)."""
+
+        if "prompt_tokens" not in self:
+            raise missing_field(self, "prompt_tokens")
+        return cast(int, self["prompt_tokens"])
+
+    @property
+    def generated_tokens(self) -> int:
+        """New tokens generated."""
+
+        if "generated_tokens" not in self:
+            raise missing_field(self, "generated_tokens")
+        return cast(int, self["generated_tokens"])
+
+    @property
+    def prompt_truncated(self) -> bool:
+        """True when the prompt was cut from the left to fit the context."""
+
+        if "prompt_truncated" not in self:
+            raise missing_field(self, "prompt_truncated")
+        return cast(bool, self["prompt_truncated"])

@@ -1,28 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import TYPE_CHECKING, Any, Self, TypeVar
-
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..models.health_state import HealthState
+from ..types import JSONModel, missing_field, validate_field
 
 if TYPE_CHECKING:
     from ..models.health_components import HealthComponents
 
 
-T = TypeVar("T", bound="Health")
-
-
-@_attrs_define(eq=False)
-class Health(Mapping[str, Any]):
+class Health(JSONModel):
     """
     Attributes:
         status (HealthState):
@@ -31,79 +18,88 @@ class Health(Mapping[str, Any]):
         components (HealthComponents):
     """
 
-    status: HealthState
-    version: str
-    api_version: str
-    components: HealthComponents
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "status",
+            "version",
+            "api_version",
+            "components",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "status",
+        "version",
+        "api_version",
+        "components",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ("status",)
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
-
-        version = self.version
-
-        api_version = self.api_version
-
-        components = self.components.to_dict()
-
+    def __init__(
+        self,
+        *,
+        status: HealthState,
+        version: str,
+        api_version: str,
+        components: HealthComponents,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "status": status,
-                "version": version,
-                "api_version": api_version,
-                "components": components,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_status = status.value
+        field_dict["status"] = json_status
+        json_version = version
+        field_dict["version"] = json_version
+        json_api_version = api_version
+        field_dict["api_version"] = json_api_version
+        json_components = components.to_dict()
+        field_dict["components"] = json_components
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+    def _validate_fields(self) -> None:
         from ..models.health_components import HealthComponents
 
-        d = dict(src_dict)
-        status = HealthState(d.pop("status"))
-
-        version = d.pop("version")
-
-        api_version = d.pop("api_version")
-
-        components = HealthComponents.from_dict(d.pop("components"))
-
-        health = cls(
-            status=status,
-            version=version,
-            api_version=api_version,
-            components=components,
-        )
-
-        health.additional_properties = d
-        return health
+        if "status" in self:
+            validate_field(self, "status", "status", HealthState)
+        if "version" in self:
+            validate_field(self, "version", "version", str)
+        if "api_version" in self:
+            validate_field(self, "api_version", "api_version", str)
+        if "components" in self:
+            validate_field(self, "components", "components", HealthComponents)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def status(self) -> HealthState:
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "status" not in self:
+            raise missing_field(self, "status")
+        status = HealthState(self["status"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+        return status
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+    @property
+    def version(self) -> str:
+        """The server's package version."""
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+        if "version" not in self:
+            raise missing_field(self, "version")
+        return cast(str, self["version"])
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+    @property
+    def api_version(self) -> str:
+        """The version of this API contract."""
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+        if "api_version" not in self:
+            raise missing_field(self, "api_version")
+        return cast(str, self["api_version"])
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+    @property
+    def components(self) -> HealthComponents:
+        from ..models.health_components import HealthComponents
+
+        if "components" not in self:
+            raise missing_field(self, "components")
+        components = HealthComponents.from_dict(self["components"])
+
+        return components

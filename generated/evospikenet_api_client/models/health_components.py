@@ -1,26 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import JSONModel, missing_field, validate_field
 
 if TYPE_CHECKING:
     from ..models.component_health import ComponentHealth
 
 
-T = TypeVar("T", bound="HealthComponents")
-
-
-@_attrs_define(eq=False)
-class HealthComponents(Mapping[str, Any]):
+class HealthComponents(JSONModel):
     """
     Attributes:
         database (ComponentHealth):
@@ -29,79 +17,93 @@ class HealthComponents(Mapping[str, Any]):
         simulation (ComponentHealth):
     """
 
-    database: ComponentHealth
-    blob_store: ComponentHealth
-    model: ComponentHealth
-    simulation: ComponentHealth
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "database",
+            "blob_store",
+            "model",
+            "simulation",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "database",
+        "blob_store",
+        "model",
+        "simulation",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        database = self.database.to_dict()
-
-        blob_store = self.blob_store.to_dict()
-
-        model = self.model.to_dict()
-
-        simulation = self.simulation.to_dict()
-
+    def __init__(
+        self,
+        *,
+        database: ComponentHealth,
+        blob_store: ComponentHealth,
+        model: ComponentHealth,
+        simulation: ComponentHealth,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "database": database,
-                "blob_store": blob_store,
-                "model": model,
-                "simulation": simulation,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_database = database.to_dict()
+        field_dict["database"] = json_database
+        json_blob_store = blob_store.to_dict()
+        field_dict["blob_store"] = json_blob_store
+        json_model = model.to_dict()
+        field_dict["model"] = json_model
+        json_simulation = simulation.to_dict()
+        field_dict["simulation"] = json_simulation
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+    def _validate_fields(self) -> None:
         from ..models.component_health import ComponentHealth
 
-        d = dict(src_dict)
-        database = ComponentHealth.from_dict(d.pop("database"))
-
-        blob_store = ComponentHealth.from_dict(d.pop("blob_store"))
-
-        model = ComponentHealth.from_dict(d.pop("model"))
-
-        simulation = ComponentHealth.from_dict(d.pop("simulation"))
-
-        health_components = cls(
-            database=database,
-            blob_store=blob_store,
-            model=model,
-            simulation=simulation,
-        )
-
-        health_components.additional_properties = d
-        return health_components
+        if "database" in self:
+            validate_field(self, "database", "database", ComponentHealth)
+        if "blob_store" in self:
+            validate_field(self, "blob_store", "blob_store", ComponentHealth)
+        if "model" in self:
+            validate_field(self, "model", "model", ComponentHealth)
+        if "simulation" in self:
+            validate_field(self, "simulation", "simulation", ComponentHealth)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def database(self) -> ComponentHealth:
+        from ..models.component_health import ComponentHealth
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "database" not in self:
+            raise missing_field(self, "database")
+        database = ComponentHealth.from_dict(self["database"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+        return database
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+    @property
+    def blob_store(self) -> ComponentHealth:
+        from ..models.component_health import ComponentHealth
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+        if "blob_store" not in self:
+            raise missing_field(self, "blob_store")
+        blob_store = ComponentHealth.from_dict(self["blob_store"])
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+        return blob_store
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+    @property
+    def model(self) -> ComponentHealth:
+        from ..models.component_health import ComponentHealth
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        if "model" not in self:
+            raise missing_field(self, "model")
+        model = ComponentHealth.from_dict(self["model"])
+
+        return model
+
+    @property
+    def simulation(self) -> ComponentHealth:
+        from ..models.component_health import ComponentHealth
+
+        if "simulation" not in self:
+            raise missing_field(self, "simulation")
+        simulation = ComponentHealth.from_dict(self["simulation"])
+
+        return simulation

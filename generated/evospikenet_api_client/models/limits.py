@@ -1,22 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="Limits")
+from ..types import JSONModel, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class Limits(Mapping[str, Any]):
+class Limits(JSONModel):
     """
     Attributes:
         max_prompt_chars (int): Longest prompt
@@ -27,91 +16,113 @@ class Limits(Mapping[str, Any]):
         max_new_tokens (int): Largest `max_length` of a generation.
     """
 
-    max_prompt_chars: int
-    max_upload_bytes: int
-    max_media_bytes: int
-    max_wait_seconds: float
-    max_page_size: int
-    max_new_tokens: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "max_prompt_chars",
+            "max_upload_bytes",
+            "max_media_bytes",
+            "max_wait_seconds",
+            "max_page_size",
+            "max_new_tokens",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "max_prompt_chars",
+        "max_upload_bytes",
+        "max_media_bytes",
+        "max_wait_seconds",
+        "max_page_size",
+        "max_new_tokens",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        max_prompt_chars = self.max_prompt_chars
-
-        max_upload_bytes = self.max_upload_bytes
-
-        max_media_bytes = self.max_media_bytes
-
-        max_wait_seconds = self.max_wait_seconds
-
-        max_page_size = self.max_page_size
-
-        max_new_tokens = self.max_new_tokens
-
+    def __init__(
+        self,
+        *,
+        max_prompt_chars: int,
+        max_upload_bytes: int,
+        max_media_bytes: int,
+        max_wait_seconds: float,
+        max_page_size: int,
+        max_new_tokens: int,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "max_prompt_chars": max_prompt_chars,
-                "max_upload_bytes": max_upload_bytes,
-                "max_media_bytes": max_media_bytes,
-                "max_wait_seconds": max_wait_seconds,
-                "max_page_size": max_page_size,
-                "max_new_tokens": max_new_tokens,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_max_prompt_chars = max_prompt_chars
+        field_dict["max_prompt_chars"] = json_max_prompt_chars
+        json_max_upload_bytes = max_upload_bytes
+        field_dict["max_upload_bytes"] = json_max_upload_bytes
+        json_max_media_bytes = max_media_bytes
+        field_dict["max_media_bytes"] = json_max_media_bytes
+        json_max_wait_seconds = max_wait_seconds
+        field_dict["max_wait_seconds"] = json_max_wait_seconds
+        json_max_page_size = max_page_size
+        field_dict["max_page_size"] = json_max_page_size
+        json_max_new_tokens = max_new_tokens
+        field_dict["max_new_tokens"] = json_max_new_tokens
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        max_prompt_chars = d.pop("max_prompt_chars")
-
-        max_upload_bytes = d.pop("max_upload_bytes")
-
-        max_media_bytes = d.pop("max_media_bytes")
-
-        max_wait_seconds = d.pop("max_wait_seconds")
-
-        max_page_size = d.pop("max_page_size")
-
-        max_new_tokens = d.pop("max_new_tokens")
-
-        limits = cls(
-            max_prompt_chars=max_prompt_chars,
-            max_upload_bytes=max_upload_bytes,
-            max_media_bytes=max_media_bytes,
-            max_wait_seconds=max_wait_seconds,
-            max_page_size=max_page_size,
-            max_new_tokens=max_new_tokens,
-        )
-
-        limits.additional_properties = d
-        return limits
+    def _validate_fields(self) -> None:
+        if "max_prompt_chars" in self:
+            validate_field(self, "max_prompt_chars", "max_prompt_chars", int)
+        if "max_upload_bytes" in self:
+            validate_field(self, "max_upload_bytes", "max_upload_bytes", int)
+        if "max_media_bytes" in self:
+            validate_field(self, "max_media_bytes", "max_media_bytes", int)
+        if "max_wait_seconds" in self:
+            validate_field(self, "max_wait_seconds", "max_wait_seconds", float | int)
+        if "max_page_size" in self:
+            validate_field(self, "max_page_size", "max_page_size", int)
+        if "max_new_tokens" in self:
+            validate_field(self, "max_new_tokens", "max_new_tokens", int)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def max_prompt_chars(self) -> int:
+        """Longest prompt"""
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "max_prompt_chars" not in self:
+            raise missing_field(self, "max_prompt_chars")
+        return cast(int, self["max_prompt_chars"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def max_upload_bytes(self) -> int:
+        """Largest artifact upload"""
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "max_upload_bytes" not in self:
+            raise missing_field(self, "max_upload_bytes")
+        return cast(int, self["max_upload_bytes"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def max_media_bytes(self) -> int:
+        """Largest decoded image or audio of a prompt"""
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+        if "max_media_bytes" not in self:
+            raise missing_field(self, "max_media_bytes")
+        return cast(int, self["max_media_bytes"])
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+    @property
+    def max_wait_seconds(self) -> float:
+        """Longest long-poll `wait`"""
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        if "max_wait_seconds" not in self:
+            raise missing_field(self, "max_wait_seconds")
+        return cast(float, self["max_wait_seconds"])
+
+    @property
+    def max_page_size(self) -> int:
+        """Largest `limit` of a list operation."""
+
+        if "max_page_size" not in self:
+            raise missing_field(self, "max_page_size")
+        return cast(int, self["max_page_size"])
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Largest `max_length` of a generation."""
+
+        if "max_new_tokens" not in self:
+            raise missing_field(self, "max_new_tokens")
+        return cast(int, self["max_new_tokens"])

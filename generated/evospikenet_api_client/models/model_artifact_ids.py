@@ -1,22 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="ModelArtifactIds")
+from ..types import JSONModel, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class ModelArtifactIds(Mapping[str, Any]):
+class ModelArtifactIds(JSONModel):
     """
     Attributes:
         model (str):
@@ -24,70 +13,65 @@ class ModelArtifactIds(Mapping[str, Any]):
         tokenizer (str):
     """
 
-    model: str
-    config: str
-    tokenizer: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "model",
+            "config",
+            "tokenizer",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "model",
+        "config",
+        "tokenizer",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        model = self.model
-
-        config = self.config
-
-        tokenizer = self.tokenizer
-
+    def __init__(
+        self,
+        *,
+        model: str,
+        config: str,
+        tokenizer: str,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "model": model,
-                "config": config,
-                "tokenizer": tokenizer,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_model = model
+        field_dict["model"] = json_model
+        json_config = config
+        field_dict["config"] = json_config
+        json_tokenizer = tokenizer
+        field_dict["tokenizer"] = json_tokenizer
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        model = d.pop("model")
-
-        config = d.pop("config")
-
-        tokenizer = d.pop("tokenizer")
-
-        model_artifact_ids = cls(
-            model=model,
-            config=config,
-            tokenizer=tokenizer,
-        )
-
-        model_artifact_ids.additional_properties = d
-        return model_artifact_ids
+    def _validate_fields(self) -> None:
+        if "model" in self:
+            validate_field(self, "model", "model", str)
+        if "config" in self:
+            validate_field(self, "config", "config", str)
+        if "tokenizer" in self:
+            validate_field(self, "tokenizer", "tokenizer", str)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def model(self) -> str:
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "model" not in self:
+            raise missing_field(self, "model")
+        return cast(str, self["model"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def config(self) -> str:
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "config" not in self:
+            raise missing_field(self, "config")
+        return cast(str, self["config"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def tokenizer(self) -> str:
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        if "tokenizer" not in self:
+            raise missing_field(self, "tokenizer")
+        return cast(str, self["tokenizer"])

@@ -1,25 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
-
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from typing import Any, ClassVar, cast
 
 from ..models.node_state import NodeState
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="NodeReport")
+from ..types import UNSET, JSONModel, Unset, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class NodeReport(Mapping[str, Any]):
+class NodeReport(JSONModel):
     """
     Attributes:
         node_id (str): An opaque id (`ses_…`, `art_…`, `prm_…`; ids from other servers may be UUIDs).
@@ -31,95 +18,117 @@ class NodeReport(Mapping[str, Any]):
         host (str | Unset):
     """
 
-    node_id: str
-    rank: int
-    type_: str
-    status: NodeState
-    prompts_done: int | Unset = UNSET
-    spike_rate: float | Unset = UNSET
-    host: str | Unset = UNSET
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "node_id",
+            "rank",
+            "type",
+            "status",
+            "prompts_done",
+            "spike_rate",
+            "host",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "node_id",
+        "rank",
+        "type",
+        "status",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        node_id = self.node_id
-
-        rank = self.rank
-
-        type_ = self.type_
-
-        status = self.status.value
-
-        prompts_done = self.prompts_done
-
-        spike_rate = self.spike_rate
-
-        host = self.host
-
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        rank: int,
+        type_: str,
+        status: NodeState,
+        prompts_done: int | Unset = UNSET,
+        spike_rate: float | Unset = UNSET,
+        host: str | Unset = UNSET,
+    ) -> None:
         field_dict: dict[str, Any] = {}
+        json_node_id = node_id
+        field_dict["node_id"] = json_node_id
+        json_rank = rank
+        field_dict["rank"] = json_rank
+        json_type_ = type_
+        field_dict["type"] = json_type_
+        json_status = status.value
+        field_dict["status"] = json_status
+        json_prompts_done = prompts_done
+        if json_prompts_done is not UNSET:
+            field_dict["prompts_done"] = json_prompts_done
+        json_spike_rate = spike_rate
+        if json_spike_rate is not UNSET:
+            field_dict["spike_rate"] = json_spike_rate
+        json_host = host
+        if json_host is not UNSET:
+            field_dict["host"] = json_host
+        super().__init__(field_dict)
 
-        field_dict.update(
-            {
-                "node_id": node_id,
-                "rank": rank,
-                "type": type_,
-                "status": status,
-            }
-        )
-        if prompts_done is not UNSET:
-            field_dict["prompts_done"] = prompts_done
-        if spike_rate is not UNSET:
-            field_dict["spike_rate"] = spike_rate
-        if host is not UNSET:
-            field_dict["host"] = host
+    def _validate_fields(self) -> None:
+        if "node_id" in self:
+            validate_field(self, "node_id", "node_id", str)
+        if "rank" in self:
+            validate_field(self, "rank", "rank", int)
+        if "type" in self:
+            validate_field(self, "type", "type_", str)
+        if "status" in self:
+            validate_field(self, "status", "status", NodeState)
+        if "prompts_done" in self:
+            validate_field(self, "prompts_done", "prompts_done", int)
+        if "spike_rate" in self:
+            validate_field(self, "spike_rate", "spike_rate", float | int)
+        if "host" in self:
+            validate_field(self, "host", "host", str)
 
-        return field_dict
+    @property
+    def node_id(self) -> str:
+        """An opaque id (`ses_…`, `art_…`, `prm_…`; ids from other servers may be UUIDs)."""
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        node_id = d.pop("node_id")
+        if "node_id" not in self:
+            raise missing_field(self, "node_id")
+        return cast(str, self["node_id"])
 
-        rank = d.pop("rank")
+    @property
+    def rank(self) -> int:
 
-        type_ = d.pop("type")
+        if "rank" not in self:
+            raise missing_field(self, "rank")
+        return cast(int, self["rank"])
 
-        status = NodeState(d.pop("status"))
+    @property
+    def type_(self) -> str:
+        """The node's role, e.g. `coordinator`, `language`, `vision`, `auditory`, `motor`."""
 
-        prompts_done = d.pop("prompts_done", UNSET)
+        if "type" not in self:
+            raise missing_field(self, "type_")
+        return cast(str, self["type"])
 
-        spike_rate = d.pop("spike_rate", UNSET)
+    @property
+    def status(self) -> NodeState:
 
-        host = d.pop("host", UNSET)
+        if "status" not in self:
+            raise missing_field(self, "status")
+        status = NodeState(self["status"])
 
-        node_report = cls(
-            node_id=node_id,
-            rank=rank,
-            type_=type_,
-            status=status,
-            prompts_done=prompts_done,
-            spike_rate=spike_rate,
-            host=host,
-        )
+        return status
 
-        return node_report
+    @property
+    def prompts_done(self) -> int | Unset:
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        return cast(int | Unset, self.get("prompts_done", UNSET))
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def spike_rate(self) -> float | Unset:
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        return cast(float | Unset, self.get("spike_rate", UNSET))
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def host(self) -> str | Unset:
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return cast(str | Unset, self.get("host", UNSET))

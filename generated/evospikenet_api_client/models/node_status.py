@@ -1,25 +1,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar, cast
-
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from typing import Any, ClassVar, cast
 
 from ..models.node_state import NodeState
+from ..types import JSONModel, missing_field, validate_field
 
-T = TypeVar("T", bound="NodeStatus")
 
-
-@_attrs_define(eq=False)
-class NodeStatus(Mapping[str, Any]):
+class NodeStatus(JSONModel):
     """
     Attributes:
         id (str):
@@ -32,67 +20,126 @@ class NodeStatus(Mapping[str, Any]):
         host (None | str):
     """
 
-    id: str
-    rank: int
-    type_: str
-    status: NodeState
-    last_heartbeat: datetime.datetime | None
-    prompts_done: int
-    spike_rate: float | None
-    host: None | str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "rank",
+            "type",
+            "status",
+            "last_heartbeat",
+            "prompts_done",
+            "spike_rate",
+            "host",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "id",
+        "rank",
+        "type",
+        "status",
+        "last_heartbeat",
+        "prompts_done",
+        "spike_rate",
+        "host",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        rank = self.rank
-
-        type_ = self.type_
-
-        status = self.status.value
-
-        last_heartbeat: None | str
-        if isinstance(self.last_heartbeat, datetime.datetime):
-            last_heartbeat = self.last_heartbeat.isoformat()
-        else:
-            last_heartbeat = self.last_heartbeat
-
-        prompts_done = self.prompts_done
-
-        spike_rate: float | None
-        spike_rate = self.spike_rate
-
-        host: None | str
-        host = self.host
-
+    def __init__(
+        self,
+        *,
+        id: str,
+        rank: int,
+        type_: str,
+        status: NodeState,
+        last_heartbeat: datetime.datetime | None,
+        prompts_done: int,
+        spike_rate: float | None,
+        host: None | str,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "id": id,
-                "rank": rank,
-                "type": type_,
-                "status": status,
-                "last_heartbeat": last_heartbeat,
-                "prompts_done": prompts_done,
-                "spike_rate": spike_rate,
-                "host": host,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_id = id
+        field_dict["id"] = json_id
+        json_rank = rank
+        field_dict["rank"] = json_rank
+        json_type_ = type_
+        field_dict["type"] = json_type_
+        json_status = status.value
+        field_dict["status"] = json_status
+        json_last_heartbeat: None | str
+        if isinstance(last_heartbeat, datetime.datetime):
+            json_last_heartbeat = last_heartbeat.isoformat()
+        else:
+            json_last_heartbeat = last_heartbeat
+        field_dict["last_heartbeat"] = json_last_heartbeat
+        json_prompts_done = prompts_done
+        field_dict["prompts_done"] = json_prompts_done
+        json_spike_rate: float | None
+        json_spike_rate = spike_rate
+        field_dict["spike_rate"] = json_spike_rate
+        json_host: None | str
+        json_host = host
+        field_dict["host"] = json_host
+        super().__init__(field_dict)
 
-        return field_dict
+    def _validate_fields(self) -> None:
+        if "id" in self:
+            validate_field(self, "id", "id", str)
+        if "rank" in self:
+            validate_field(self, "rank", "rank", int)
+        if "type" in self:
+            validate_field(self, "type", "type_", str)
+        if "status" in self:
+            validate_field(self, "status", "status", NodeState)
+        if "last_heartbeat" in self:
+            validate_field(
+                self, "last_heartbeat", "last_heartbeat", datetime.datetime | None
+            )
+        if "prompts_done" in self:
+            validate_field(self, "prompts_done", "prompts_done", int)
+        if "spike_rate" in self:
+            validate_field(self, "spike_rate", "spike_rate", float | None | int)
+        if "host" in self:
+            validate_field(self, "host", "host", None | str)
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        id = d.pop("id")
+    @property
+    def id(self) -> str:
 
-        rank = d.pop("rank")
+        if "id" not in self:
+            raise missing_field(self, "id")
+        return cast(str, self["id"])
 
-        type_ = d.pop("type")
+    @property
+    def rank(self) -> int:
 
-        status = NodeState(d.pop("status"))
+        if "rank" not in self:
+            raise missing_field(self, "rank")
+        return cast(int, self["rank"])
+
+    @property
+    def type_(self) -> str:
+
+        if "type" not in self:
+            raise missing_field(self, "type_")
+        return cast(str, self["type"])
+
+    @property
+    def status(self) -> NodeState:
+
+        if "status" not in self:
+            raise missing_field(self, "status")
+        status = NodeState(self["status"])
+
+        return status
+
+    @property
+    def last_heartbeat(self) -> datetime.datetime | None:
+
+        if self.get("last_heartbeat") is None:
+            return None
 
         def _parse_last_heartbeat(data: object) -> datetime.datetime | None:
             if data is None:
@@ -107,59 +154,44 @@ class NodeStatus(Mapping[str, Any]):
                 pass
             return cast(datetime.datetime | None, data)
 
-        last_heartbeat = _parse_last_heartbeat(d.pop("last_heartbeat"))
+        last_heartbeat = _parse_last_heartbeat(self["last_heartbeat"])
 
-        prompts_done = d.pop("prompts_done")
+        return last_heartbeat
+
+    @property
+    def prompts_done(self) -> int:
+
+        if "prompts_done" not in self:
+            raise missing_field(self, "prompts_done")
+        return cast(int, self["prompts_done"])
+
+    @property
+    def spike_rate(self) -> float | None:
+        """Fraction of neurons spiking per time step in the node's last work."""
+
+        if self.get("spike_rate") is None:
+            return None
 
         def _parse_spike_rate(data: object) -> float | None:
             if data is None:
                 return data
             return cast(float | None, data)
 
-        spike_rate = _parse_spike_rate(d.pop("spike_rate"))
+        spike_rate = _parse_spike_rate(self["spike_rate"])
+
+        return spike_rate
+
+    @property
+    def host(self) -> None | str:
+
+        if self.get("host") is None:
+            return None
 
         def _parse_host(data: object) -> None | str:
             if data is None:
                 return data
             return cast(None | str, data)
 
-        host = _parse_host(d.pop("host"))
+        host = _parse_host(self["host"])
 
-        node_status = cls(
-            id=id,
-            rank=rank,
-            type_=type_,
-            status=status,
-            last_heartbeat=last_heartbeat,
-            prompts_done=prompts_done,
-            spike_rate=spike_rate,
-            host=host,
-        )
-
-        node_status.additional_properties = d
-        return node_status
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return host

@@ -1,28 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
+from ..types import UNSET, JSONModel, Unset, missing_field, validate_field
 
 if TYPE_CHECKING:
     from ..models.field_error import FieldError
 
 
-T = TypeVar("T", bound="Problem")
-
-
-@_attrs_define(eq=False)
-class Problem(Mapping[str, Any]):
+class Problem(JSONModel):
     """An RFC 9457 problem, with a stable `code`.
 
     Attributes:
@@ -42,78 +28,151 @@ class Problem(Mapping[str, Any]):
         errors (list[FieldError] | Unset): For validation errors, one entry per failing field.
     """
 
-    type_: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | Unset = UNSET
-    request_id: str | Unset = UNSET
-    errors: list[FieldError] | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "type",
+            "title",
+            "status",
+            "detail",
+            "code",
+            "instance",
+            "request_id",
+            "errors",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "type",
+        "title",
+        "status",
+        "detail",
+        "code",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        title = self.title
-
-        status = self.status
-
-        detail = self.detail
-
-        code = self.code
-
-        instance = self.instance
-
-        request_id = self.request_id
-
-        errors: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.errors, Unset):
-            errors = []
-            for errors_item_data in self.errors:
-                errors_item = errors_item_data.to_dict()
-                errors.append(errors_item)
-
+    def __init__(
+        self,
+        *,
+        type_: str,
+        title: str,
+        status: int,
+        detail: str,
+        code: str,
+        instance: str | Unset = UNSET,
+        request_id: str | Unset = UNSET,
+        errors: list[FieldError] | Unset = UNSET,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "type": type_,
-                "title": title,
-                "status": status,
-                "detail": detail,
-                "code": code,
-            }
-        )
-        if instance is not UNSET:
-            field_dict["instance"] = instance
-        if request_id is not UNSET:
-            field_dict["request_id"] = request_id
-        if errors is not UNSET:
-            field_dict["errors"] = errors
+        field_dict.update(additional_properties)
+        json_type_ = type_
+        field_dict["type"] = json_type_
+        json_title = title
+        field_dict["title"] = json_title
+        json_status = status
+        field_dict["status"] = json_status
+        json_detail = detail
+        field_dict["detail"] = json_detail
+        json_code = code
+        field_dict["code"] = json_code
+        json_instance = instance
+        if json_instance is not UNSET:
+            field_dict["instance"] = json_instance
+        json_request_id = request_id
+        if json_request_id is not UNSET:
+            field_dict["request_id"] = json_request_id
+        json_errors: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(errors, Unset):
+            json_errors = []
+            for errors_item_data in errors:
+                errors_item = errors_item_data.to_dict()
+                json_errors.append(errors_item)
 
-        return field_dict
+        if json_errors is not UNSET:
+            field_dict["errors"] = json_errors
+        super().__init__(field_dict)
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+    def _validate_fields(self) -> None:
+        if "type" in self:
+            validate_field(self, "type", "type_", str)
+        if "title" in self:
+            validate_field(self, "title", "title", str)
+        if "status" in self:
+            validate_field(self, "status", "status", int)
+        if "detail" in self:
+            validate_field(self, "detail", "detail", str)
+        if "code" in self:
+            validate_field(self, "code", "code", str)
+        if "instance" in self:
+            validate_field(self, "instance", "instance", str)
+        if "request_id" in self:
+            validate_field(self, "request_id", "request_id", str)
+        if "errors" in self:
+            validate_field(self, "errors", "errors", list)
+
+    @property
+    def type_(self) -> str:
+        """A URI reference naming the problem type."""
+
+        if "type" not in self:
+            raise missing_field(self, "type_")
+        return cast(str, self["type"])
+
+    @property
+    def title(self) -> str:
+        """A short summary of the problem type."""
+
+        if "title" not in self:
+            raise missing_field(self, "title")
+        return cast(str, self["title"])
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+
+        if "status" not in self:
+            raise missing_field(self, "status")
+        return cast(int, self["status"])
+
+    @property
+    def detail(self) -> str:
+        """What went wrong"""
+
+        if "detail" not in self:
+            raise missing_field(self, "detail")
+        return cast(str, self["detail"])
+
+    @property
+    def code(self) -> str:
+        """A stable machine code: VAL_001 validation, VAL_002 unparsable body, AUTH_001 missing
+        key, AUTH_002 invalid key, AUTH_003 not allowed, SES_001 / ART_001 / PROMPT_001 not
+        found, ART_002 sha256 mismatch, ART_003 too large, MEDIA_001 media too large,
+        RANGE_001 bad range, MODEL_001 generation failed, MODEL_002 no model loaded, RATE_001
+        rate limited, IDEM_001 key reused with another body, IDEM_002 key in progress, SSH_001
+        remote host or path not configured, SSH_002 SSH failure, HTTP_404 no such route,
+        HTTP_405 method not allowed, SYS_001 internal error, SYS_002 unavailable."""
+
+        if "code" not in self:
+            raise missing_field(self, "code")
+        return cast(str, self["code"])
+
+    @property
+    def instance(self) -> str | Unset:
+        """The request path."""
+
+        return cast(str | Unset, self.get("instance", UNSET))
+
+    @property
+    def request_id(self) -> str | Unset:
+        """The request's id (also in `X-Request-ID`)."""
+
+        return cast(str | Unset, self.get("request_id", UNSET))
+
+    @property
+    def errors(self) -> list[FieldError] | Unset:
+        """For validation errors, one entry per failing field."""
         from ..models.field_error import FieldError
 
-        d = dict(src_dict)
-        type_ = d.pop("type")
-
-        title = d.pop("title")
-
-        status = d.pop("status")
-
-        detail = d.pop("detail")
-
-        code = d.pop("code")
-
-        instance = d.pop("instance", UNSET)
-
-        request_id = d.pop("request_id", UNSET)
-
-        _errors = d.pop("errors", UNSET)
+        _errors = self.get("errors", UNSET)
         errors: list[FieldError] | Unset = UNSET
         if _errors is not UNSET:
             errors = []
@@ -122,41 +181,4 @@ class Problem(Mapping[str, Any]):
 
                 errors.append(errors_item)
 
-        problem = cls(
-            type_=type_,
-            title=title,
-            status=status,
-            detail=detail,
-            code=code,
-            instance=instance,
-            request_id=request_id,
-            errors=errors,
-        )
-
-        problem.additional_properties = d
-        return problem
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return errors

@@ -1,25 +1,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
-
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from typing import Any, ClassVar, cast
 
 from ..models.prompt_state import PromptState
+from ..types import JSONModel, missing_field, validate_field
 
-T = TypeVar("T", bound="PromptAccepted")
 
-
-@_attrs_define(eq=False)
-class PromptAccepted(Mapping[str, Any]):
+class PromptAccepted(JSONModel):
     """
     Attributes:
         message (str):
@@ -28,77 +16,84 @@ class PromptAccepted(Mapping[str, Any]):
         created_at (datetime.datetime):
     """
 
-    message: str
-    prompt_id: str
-    state: PromptState
-    created_at: datetime.datetime
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "message",
+            "prompt_id",
+            "state",
+            "created_at",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "message",
+        "prompt_id",
+        "state",
+        "created_at",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ("prompt_id",)
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        message = self.message
-
-        prompt_id = self.prompt_id
-
-        state = self.state.value
-
-        created_at = self.created_at.isoformat()
-
+    def __init__(
+        self,
+        *,
+        message: str,
+        prompt_id: str,
+        state: PromptState,
+        created_at: datetime.datetime,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "message": message,
-                "prompt_id": prompt_id,
-                "state": state,
-                "created_at": created_at,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_message = message
+        field_dict["message"] = json_message
+        json_prompt_id = prompt_id
+        field_dict["prompt_id"] = json_prompt_id
+        json_state = state.value
+        field_dict["state"] = json_state
+        json_created_at = created_at.isoformat()
+        field_dict["created_at"] = json_created_at
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        message = d.pop("message")
-
-        prompt_id = d.pop("prompt_id")
-
-        state = PromptState(d.pop("state"))
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        prompt_accepted = cls(
-            message=message,
-            prompt_id=prompt_id,
-            state=state,
-            created_at=created_at,
-        )
-
-        prompt_accepted.additional_properties = d
-        return prompt_accepted
+    def _validate_fields(self) -> None:
+        if "message" in self:
+            validate_field(self, "message", "message", str)
+        if "prompt_id" in self:
+            validate_field(self, "prompt_id", "prompt_id", str)
+        if "state" in self:
+            validate_field(self, "state", "state", PromptState)
+        if "created_at" in self:
+            validate_field(self, "created_at", "created_at", datetime.datetime)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def message(self) -> str:
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "message" not in self:
+            raise missing_field(self, "message")
+        return cast(str, self["message"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def prompt_id(self) -> str:
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "prompt_id" not in self:
+            raise missing_field(self, "prompt_id")
+        return cast(str, self["prompt_id"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def state(self) -> PromptState:
+        """`completed` and `failed` are terminal."""
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+        if "state" not in self:
+            raise missing_field(self, "state")
+        state = PromptState(self["state"])
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+        return state
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+    @property
+    def created_at(self) -> datetime.datetime:
+
+        if "created_at" not in self:
+            raise missing_field(self, "created_at")
+        created_at = datetime.datetime.fromisoformat(self["created_at"])
+
+        return created_at

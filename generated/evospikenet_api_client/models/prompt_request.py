@@ -1,24 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="PromptRequest")
+from ..types import UNSET, JSONModel, Unset, validate_field
 
 
-@_attrs_define(eq=False)
-class PromptRequest(Mapping[str, Any]):
+class PromptRequest(JSONModel):
     """At least one of `prompt`, `image`, `audio` (the `not` below says so).
 
     Attributes:
@@ -29,80 +16,85 @@ class PromptRequest(Mapping[str, Any]):
         session_id (str | Unset): An opaque id (`ses_…`, `art_…`, `prm_…`; ids from other servers may be UUIDs).
     """
 
-    prompt: str | Unset = UNSET
-    image: str | Unset = UNSET
-    audio: str | Unset = UNSET
-    priority: int | Unset = 5
-    session_id: str | Unset = UNSET
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "prompt",
+            "image",
+            "audio",
+            "priority",
+            "session_id",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = ()
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        prompt = self.prompt
-
-        image = self.image
-
-        audio = self.audio
-
-        priority = self.priority
-
-        session_id = self.session_id
-
+    def __init__(
+        self,
+        *,
+        prompt: str | Unset = UNSET,
+        image: str | Unset = UNSET,
+        audio: str | Unset = UNSET,
+        priority: int | Unset = 5,
+        session_id: str | Unset = UNSET,
+    ) -> None:
         field_dict: dict[str, Any] = {}
+        json_prompt = prompt
+        if json_prompt is not UNSET:
+            field_dict["prompt"] = json_prompt
+        json_image = image
+        if json_image is not UNSET:
+            field_dict["image"] = json_image
+        json_audio = audio
+        if json_audio is not UNSET:
+            field_dict["audio"] = json_audio
+        json_priority = priority
+        if json_priority is not UNSET:
+            field_dict["priority"] = json_priority
+        json_session_id = session_id
+        if json_session_id is not UNSET:
+            field_dict["session_id"] = json_session_id
+        super().__init__(field_dict)
 
-        field_dict.update({})
-        if prompt is not UNSET:
-            field_dict["prompt"] = prompt
-        if image is not UNSET:
-            field_dict["image"] = image
-        if audio is not UNSET:
-            field_dict["audio"] = audio
-        if priority is not UNSET:
-            field_dict["priority"] = priority
-        if session_id is not UNSET:
-            field_dict["session_id"] = session_id
+    def _validate_fields(self) -> None:
+        if "prompt" in self:
+            validate_field(self, "prompt", "prompt", str)
+        if "image" in self:
+            validate_field(self, "image", "image", str)
+        if "audio" in self:
+            validate_field(self, "audio", "audio", str)
+        if "priority" in self:
+            validate_field(self, "priority", "priority", int)
+        if "session_id" in self:
+            validate_field(self, "session_id", "session_id", str)
 
-        return field_dict
+    @property
+    def prompt(self) -> str | Unset:
+        """The text of the prompt."""
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        prompt = d.pop("prompt", UNSET)
+        return cast(str | Unset, self.get("prompt", UNSET))
 
-        image = d.pop("image", UNSET)
+    @property
+    def image(self) -> str | Unset:
+        """The raw file bytes, standard base64 without line breaks or a data-URL prefix."""
 
-        audio = d.pop("audio", UNSET)
+        return cast(str | Unset, self.get("image", UNSET))
 
-        priority = d.pop("priority", UNSET)
+    @property
+    def audio(self) -> str | Unset:
+        """The raw file bytes, standard base64 without line breaks or a data-URL prefix."""
 
-        session_id = d.pop("session_id", UNSET)
+        return cast(str | Unset, self.get("audio", UNSET))
 
-        prompt_request = cls(
-            prompt=prompt,
-            image=image,
-            audio=audio,
-            priority=priority,
-            session_id=session_id,
-        )
+    @property
+    def priority(self) -> int | Unset:
+        """Higher runs first; equal priorities run in order of arrival."""
 
-        return prompt_request
+        return cast(int | Unset, self.get("priority", UNSET))
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+    @property
+    def session_id(self) -> str | Unset:
+        """An opaque id (`ses_…`, `art_…`, `prm_…`; ids from other servers may be UUIDs)."""
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return cast(str | Unset, self.get("session_id", UNSET))

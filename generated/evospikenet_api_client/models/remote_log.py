@@ -1,22 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="RemoteLog")
+from ..types import JSONModel, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class RemoteLog(Mapping[str, Any]):
+class RemoteLog(JSONModel):
     """
     Attributes:
         log_content (str): The last lines of the log.
@@ -24,70 +13,67 @@ class RemoteLog(Mapping[str, Any]):
         host (str):
     """
 
-    log_content: str
-    lines: int
-    host: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "log_content",
+            "lines",
+            "host",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "log_content",
+        "lines",
+        "host",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        log_content = self.log_content
-
-        lines = self.lines
-
-        host = self.host
-
+    def __init__(
+        self,
+        *,
+        log_content: str,
+        lines: int,
+        host: str,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "log_content": log_content,
-                "lines": lines,
-                "host": host,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_log_content = log_content
+        field_dict["log_content"] = json_log_content
+        json_lines = lines
+        field_dict["lines"] = json_lines
+        json_host = host
+        field_dict["host"] = json_host
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        log_content = d.pop("log_content")
-
-        lines = d.pop("lines")
-
-        host = d.pop("host")
-
-        remote_log = cls(
-            log_content=log_content,
-            lines=lines,
-            host=host,
-        )
-
-        remote_log.additional_properties = d
-        return remote_log
+    def _validate_fields(self) -> None:
+        if "log_content" in self:
+            validate_field(self, "log_content", "log_content", str)
+        if "lines" in self:
+            validate_field(self, "lines", "lines", int)
+        if "host" in self:
+            validate_field(self, "host", "host", str)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def log_content(self) -> str:
+        """The last lines of the log."""
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "log_content" not in self:
+            raise missing_field(self, "log_content")
+        return cast(str, self["log_content"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def lines(self) -> int:
+        """Lines returned."""
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "lines" not in self:
+            raise missing_field(self, "lines")
+        return cast(int, self["lines"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def host(self) -> str:
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        if "host" not in self:
+            raise missing_field(self, "host")
+        return cast(str, self["host"])

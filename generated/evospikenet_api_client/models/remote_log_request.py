@@ -1,24 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
-
-T = TypeVar("T", bound="RemoteLogRequest")
+from ..types import UNSET, JSONModel, Unset, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class RemoteLogRequest(Mapping[str, Any]):
+class RemoteLogRequest(JSONModel):
     """
     Attributes:
         user (str):
@@ -28,79 +15,93 @@ class RemoteLogRequest(Mapping[str, Any]):
         lines (int | Unset): How many last lines. Default: 100.
     """
 
-    user: str
-    ip: str
-    key_path: str
-    log_file_path: str
-    lines: int | Unset = 100
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "user",
+            "ip",
+            "key_path",
+            "log_file_path",
+            "lines",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "user",
+        "ip",
+        "key_path",
+        "log_file_path",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        user = self.user
-
-        ip = self.ip
-
-        key_path = self.key_path
-
-        log_file_path = self.log_file_path
-
-        lines = self.lines
-
+    def __init__(
+        self,
+        *,
+        user: str,
+        ip: str,
+        key_path: str,
+        log_file_path: str,
+        lines: int | Unset = 100,
+    ) -> None:
         field_dict: dict[str, Any] = {}
+        json_user = user
+        field_dict["user"] = json_user
+        json_ip = ip
+        field_dict["ip"] = json_ip
+        json_key_path = key_path
+        field_dict["key_path"] = json_key_path
+        json_log_file_path = log_file_path
+        field_dict["log_file_path"] = json_log_file_path
+        json_lines = lines
+        if json_lines is not UNSET:
+            field_dict["lines"] = json_lines
+        super().__init__(field_dict)
 
-        field_dict.update(
-            {
-                "user": user,
-                "ip": ip,
-                "key_path": key_path,
-                "log_file_path": log_file_path,
-            }
-        )
-        if lines is not UNSET:
-            field_dict["lines"] = lines
+    def _validate_fields(self) -> None:
+        if "user" in self:
+            validate_field(self, "user", "user", str)
+        if "ip" in self:
+            validate_field(self, "ip", "ip", str)
+        if "key_path" in self:
+            validate_field(self, "key_path", "key_path", str)
+        if "log_file_path" in self:
+            validate_field(self, "log_file_path", "log_file_path", str)
+        if "lines" in self:
+            validate_field(self, "lines", "lines", int)
 
-        return field_dict
+    @property
+    def user(self) -> str:
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        user = d.pop("user")
+        if "user" not in self:
+            raise missing_field(self, "user")
+        return cast(str, self["user"])
 
-        ip = d.pop("ip")
+    @property
+    def ip(self) -> str:
+        """The host as named in the server's nodes file."""
 
-        key_path = d.pop("key_path")
+        if "ip" not in self:
+            raise missing_field(self, "ip")
+        return cast(str, self["ip"])
 
-        log_file_path = d.pop("log_file_path")
+    @property
+    def key_path(self) -> str:
+        """Accepted for compatibility; only resolved among the server's configured keys."""
 
-        lines = d.pop("lines", UNSET)
+        if "key_path" not in self:
+            raise missing_field(self, "key_path")
+        return cast(str, self["key_path"])
 
-        remote_log_request = cls(
-            user=user,
-            ip=ip,
-            key_path=key_path,
-            log_file_path=log_file_path,
-            lines=lines,
-        )
+    @property
+    def log_file_path(self) -> str:
+        """An absolute path inside a directory configured for that host."""
 
-        return remote_log_request
+        if "log_file_path" not in self:
+            raise missing_field(self, "log_file_path")
+        return cast(str, self["log_file_path"])
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+    @property
+    def lines(self) -> int | Unset:
+        """How many last lines."""
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return cast(int | Unset, self.get("lines", UNSET))

@@ -1,28 +1,16 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import JSONModel, missing_field, validate_field
 
 if TYPE_CHECKING:
     from ..models.model_artifact_ids import ModelArtifactIds
     from ..models.served_model_config import ServedModelConfig
 
 
-T = TypeVar("T", bound="ServedModel")
-
-
-@_attrs_define(eq=False)
-class ServedModel(Mapping[str, Any]):
+class ServedModel(JSONModel):
     """
     Attributes:
         llm_type (str):
@@ -33,94 +21,121 @@ class ServedModel(Mapping[str, Any]):
         loaded_at (datetime.datetime):
     """
 
-    llm_type: str
-    session_id: str
-    artifact_ids: ModelArtifactIds
-    config: ServedModelConfig
-    bundled_default: bool
-    loaded_at: datetime.datetime
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "llm_type",
+            "session_id",
+            "artifact_ids",
+            "config",
+            "bundled_default",
+            "loaded_at",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "llm_type",
+        "session_id",
+        "artifact_ids",
+        "config",
+        "bundled_default",
+        "loaded_at",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        llm_type = self.llm_type
-
-        session_id = self.session_id
-
-        artifact_ids = self.artifact_ids.to_dict()
-
-        config = self.config.to_dict()
-
-        bundled_default = self.bundled_default
-
-        loaded_at = self.loaded_at.isoformat()
-
+    def __init__(
+        self,
+        *,
+        llm_type: str,
+        session_id: str,
+        artifact_ids: ModelArtifactIds,
+        config: ServedModelConfig,
+        bundled_default: bool,
+        loaded_at: datetime.datetime,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "llm_type": llm_type,
-                "session_id": session_id,
-                "artifact_ids": artifact_ids,
-                "config": config,
-                "bundled_default": bundled_default,
-                "loaded_at": loaded_at,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_llm_type = llm_type
+        field_dict["llm_type"] = json_llm_type
+        json_session_id = session_id
+        field_dict["session_id"] = json_session_id
+        json_artifact_ids = artifact_ids.to_dict()
+        field_dict["artifact_ids"] = json_artifact_ids
+        json_config = config.to_dict()
+        field_dict["config"] = json_config
+        json_bundled_default = bundled_default
+        field_dict["bundled_default"] = json_bundled_default
+        json_loaded_at = loaded_at.isoformat()
+        field_dict["loaded_at"] = json_loaded_at
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+    def _validate_fields(self) -> None:
         from ..models.model_artifact_ids import ModelArtifactIds
         from ..models.served_model_config import ServedModelConfig
 
-        d = dict(src_dict)
-        llm_type = d.pop("llm_type")
-
-        session_id = d.pop("session_id")
-
-        artifact_ids = ModelArtifactIds.from_dict(d.pop("artifact_ids"))
-
-        config = ServedModelConfig.from_dict(d.pop("config"))
-
-        bundled_default = d.pop("bundled_default")
-
-        loaded_at = datetime.datetime.fromisoformat(d.pop("loaded_at"))
-
-        served_model = cls(
-            llm_type=llm_type,
-            session_id=session_id,
-            artifact_ids=artifact_ids,
-            config=config,
-            bundled_default=bundled_default,
-            loaded_at=loaded_at,
-        )
-
-        served_model.additional_properties = d
-        return served_model
+        if "llm_type" in self:
+            validate_field(self, "llm_type", "llm_type", str)
+        if "session_id" in self:
+            validate_field(self, "session_id", "session_id", str)
+        if "artifact_ids" in self:
+            validate_field(self, "artifact_ids", "artifact_ids", ModelArtifactIds)
+        if "config" in self:
+            validate_field(self, "config", "config", ServedModelConfig)
+        if "bundled_default" in self:
+            validate_field(self, "bundled_default", "bundled_default", bool)
+        if "loaded_at" in self:
+            validate_field(self, "loaded_at", "loaded_at", datetime.datetime)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def llm_type(self) -> str:
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "llm_type" not in self:
+            raise missing_field(self, "llm_type")
+        return cast(str, self["llm_type"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def session_id(self) -> str:
+        """The model session the weights came from."""
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "session_id" not in self:
+            raise missing_field(self, "session_id")
+        return cast(str, self["session_id"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def artifact_ids(self) -> ModelArtifactIds:
+        from ..models.model_artifact_ids import ModelArtifactIds
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+        if "artifact_ids" not in self:
+            raise missing_field(self, "artifact_ids")
+        artifact_ids = ModelArtifactIds.from_dict(self["artifact_ids"])
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+        return artifact_ids
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+    @property
+    def config(self) -> ServedModelConfig:
+        """The effective model config (unknown keys of the uploaded config dropped)."""
+        from ..models.served_model_config import ServedModelConfig
+
+        if "config" not in self:
+            raise missing_field(self, "config")
+        config = ServedModelConfig.from_dict(self["config"])
+
+        return config
+
+    @property
+    def bundled_default(self) -> bool:
+        """True for the small model that ships with the server."""
+
+        if "bundled_default" not in self:
+            raise missing_field(self, "bundled_default")
+        return cast(bool, self["bundled_default"])
+
+    @property
+    def loaded_at(self) -> datetime.datetime:
+
+        if "loaded_at" not in self:
+            raise missing_field(self, "loaded_at")
+        loaded_at = datetime.datetime.fromisoformat(self["loaded_at"])
+
+        return loaded_at

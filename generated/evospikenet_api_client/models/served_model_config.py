@@ -1,63 +1,23 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="ServedModelConfig")
+from ..types import JSONModel
 
 
-@_attrs_define(eq=False)
-class ServedModelConfig(Mapping[str, Any]):
+class ServedModelConfig(JSONModel):
     """The effective model config (unknown keys of the uploaded config dropped)."""
 
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset({})
+    _required_fields: ClassVar[tuple[str, ...]] = ()
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-
+    def __init__(
+        self,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        served_model_config = cls()
-
-        served_model_config.additional_properties = d
-        return served_model_config
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        field_dict.update(additional_properties)
+        super().__init__(field_dict)

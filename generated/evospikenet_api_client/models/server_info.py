@@ -1,27 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from ..types import JSONModel, missing_field, validate_field
 
 if TYPE_CHECKING:
     from ..models.limits import Limits
     from ..models.served_model import ServedModel
 
 
-T = TypeVar("T", bound="ServerInfo")
-
-
-@_attrs_define(eq=False)
-class ServerInfo(Mapping[str, Any]):
+class ServerInfo(JSONModel):
     """
     Attributes:
         version (str):
@@ -31,55 +19,93 @@ class ServerInfo(Mapping[str, Any]):
         limits (Limits):
     """
 
-    version: str
-    api_version: str
-    model: None | ServedModel
-    model_error: None | str
-    limits: Limits
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "version",
+            "api_version",
+            "model",
+            "model_error",
+            "limits",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "version",
+        "api_version",
+        "model",
+        "model_error",
+        "limits",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
+    def __init__(
+        self,
+        *,
+        version: str,
+        api_version: str,
+        model: None | ServedModel,
+        model_error: None | str,
+        limits: Limits,
+        **additional_properties: Any,
+    ) -> None:
         from ..models.served_model import ServedModel
 
-        version = self.version
-
-        api_version = self.api_version
-
-        model: dict[str, Any] | None
-        if isinstance(self.model, ServedModel):
-            model = self.model.to_dict()
-        else:
-            model = self.model
-
-        model_error: None | str
-        model_error = self.model_error
-
-        limits = self.limits.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "version": version,
-                "api_version": api_version,
-                "model": model,
-                "model_error": model_error,
-                "limits": limits,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_version = version
+        field_dict["version"] = json_version
+        json_api_version = api_version
+        field_dict["api_version"] = json_api_version
+        json_model: dict[str, Any] | None
+        if isinstance(model, ServedModel):
+            json_model = model.to_dict()
+        else:
+            json_model = model
+        field_dict["model"] = json_model
+        json_model_error: None | str
+        json_model_error = model_error
+        field_dict["model_error"] = json_model_error
+        json_limits = limits.to_dict()
+        field_dict["limits"] = json_limits
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+    def _validate_fields(self) -> None:
         from ..models.limits import Limits
         from ..models.served_model import ServedModel
 
-        d = dict(src_dict)
-        version = d.pop("version")
+        if "version" in self:
+            validate_field(self, "version", "version", str)
+        if "api_version" in self:
+            validate_field(self, "api_version", "api_version", str)
+        if "model" in self:
+            validate_field(self, "model", "model", None | ServedModel)
+        if "model_error" in self:
+            validate_field(self, "model_error", "model_error", None | str)
+        if "limits" in self:
+            validate_field(self, "limits", "limits", Limits)
 
-        api_version = d.pop("api_version")
+    @property
+    def version(self) -> str:
+
+        if "version" not in self:
+            raise missing_field(self, "version")
+        return cast(str, self["version"])
+
+    @property
+    def api_version(self) -> str:
+
+        if "api_version" not in self:
+            raise missing_field(self, "api_version")
+        return cast(str, self["api_version"])
+
+    @property
+    def model(self) -> None | ServedModel:
+        """The model being served, or null while none is loaded."""
+        from ..models.served_model import ServedModel
+
+        if self.get("model") is None:
+            return None
 
         def _parse_model(data: object) -> None | ServedModel:
             if data is None:
@@ -94,49 +120,32 @@ class ServerInfo(Mapping[str, Any]):
                 pass
             return cast(None | ServedModel, data)
 
-        model = _parse_model(d.pop("model"))
+        model = _parse_model(self["model"])
+
+        return model
+
+    @property
+    def model_error(self) -> None | str:
+        """Why the newest model upload could not be loaded, when it could not."""
+
+        if self.get("model_error") is None:
+            return None
 
         def _parse_model_error(data: object) -> None | str:
             if data is None:
                 return data
             return cast(None | str, data)
 
-        model_error = _parse_model_error(d.pop("model_error"))
+        model_error = _parse_model_error(self["model_error"])
 
-        limits = Limits.from_dict(d.pop("limits"))
-
-        server_info = cls(
-            version=version,
-            api_version=api_version,
-            model=model,
-            model_error=model_error,
-            limits=limits,
-        )
-
-        server_info.additional_properties = d
-        return server_info
+        return model_error
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def limits(self) -> Limits:
+        from ..models.limits import Limits
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "limits" not in self:
+            raise missing_field(self, "limits")
+        limits = Limits.from_dict(self["limits"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return limits

@@ -1,23 +1,12 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="Session")
+from ..types import JSONModel, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class Session(Mapping[str, Any]):
+class Session(JSONModel):
     """
     Attributes:
         session_id (str):
@@ -26,77 +15,81 @@ class Session(Mapping[str, Any]):
         artifact_count (int):
     """
 
-    session_id: str
-    description: str
-    created_at: datetime.datetime
-    artifact_count: int
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "session_id",
+            "description",
+            "created_at",
+            "artifact_count",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "session_id",
+        "description",
+        "created_at",
+        "artifact_count",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ("session_id",)
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        session_id = self.session_id
-
-        description = self.description
-
-        created_at = self.created_at.isoformat()
-
-        artifact_count = self.artifact_count
-
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        description: str,
+        created_at: datetime.datetime,
+        artifact_count: int,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "session_id": session_id,
-                "description": description,
-                "created_at": created_at,
-                "artifact_count": artifact_count,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_session_id = session_id
+        field_dict["session_id"] = json_session_id
+        json_description = description
+        field_dict["description"] = json_description
+        json_created_at = created_at.isoformat()
+        field_dict["created_at"] = json_created_at
+        json_artifact_count = artifact_count
+        field_dict["artifact_count"] = json_artifact_count
+        super().__init__(field_dict)
 
-        return field_dict
-
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        session_id = d.pop("session_id")
-
-        description = d.pop("description")
-
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
-
-        artifact_count = d.pop("artifact_count")
-
-        session = cls(
-            session_id=session_id,
-            description=description,
-            created_at=created_at,
-            artifact_count=artifact_count,
-        )
-
-        session.additional_properties = d
-        return session
+    def _validate_fields(self) -> None:
+        if "session_id" in self:
+            validate_field(self, "session_id", "session_id", str)
+        if "description" in self:
+            validate_field(self, "description", "description", str)
+        if "created_at" in self:
+            validate_field(self, "created_at", "created_at", datetime.datetime)
+        if "artifact_count" in self:
+            validate_field(self, "artifact_count", "artifact_count", int)
 
     @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
+    def session_id(self) -> str:
 
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
+        if "session_id" not in self:
+            raise missing_field(self, "session_id")
+        return cast(str, self["session_id"])
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+    @property
+    def description(self) -> str:
 
-    def __len__(self) -> int:
-        return len(self.to_dict())
+        if "description" not in self:
+            raise missing_field(self, "description")
+        return cast(str, self["description"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
+    @property
+    def created_at(self) -> datetime.datetime:
 
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
+        if "created_at" not in self:
+            raise missing_field(self, "created_at")
+        created_at = datetime.datetime.fromisoformat(self["created_at"])
 
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
+        return created_at
 
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+    @property
+    def artifact_count(self) -> int:
+
+        if "artifact_count" not in self:
+            raise missing_field(self, "artifact_count")
+        return cast(int, self["artifact_count"])

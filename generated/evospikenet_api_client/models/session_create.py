@@ -1,71 +1,44 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, cast
 
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
-
-T = TypeVar("T", bound="SessionCreate")
+from ..types import JSONModel, missing_field, validate_field
 
 
-@_attrs_define(eq=False)
-class SessionCreate(Mapping[str, Any]):
+class SessionCreate(JSONModel):
     """
     Attributes:
         description (str): What the experiment is.
     """
 
-    description: str
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "description",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = ("description",)
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        description = self.description
-
+    def __init__(
+        self,
+        *,
+        description: str,
+    ) -> None:
         field_dict: dict[str, Any] = {}
+        json_description = description
+        field_dict["description"] = json_description
+        super().__init__(field_dict)
 
-        field_dict.update(
-            {
-                "description": description,
-            }
-        )
+    def _validate_fields(self) -> None:
+        if "description" in self:
+            validate_field(self, "description", "description", str)
 
-        return field_dict
+    @property
+    def description(self) -> str:
+        """What the experiment is."""
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        d = dict(src_dict)
-        description = d.pop("description")
-
-        session_create = cls(
-            description=description,
-        )
-
-        return session_create
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        if "description" not in self:
+            raise missing_field(self, "description")
+        return cast(str, self["description"])

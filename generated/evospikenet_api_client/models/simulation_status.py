@@ -1,28 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import (
-    ItemsView,
-    Iterator,
-    KeysView,
-    Mapping,
-    ValuesView,
-)
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
-
-from attrs import define as _attrs_define
-from attrs import field as _attrs_field
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..models.prompt_state import PromptState
+from ..types import JSONModel, missing_field, validate_field
 
 if TYPE_CHECKING:
     from ..models.node_status import NodeStatus
 
 
-T = TypeVar("T", bound="SimulationStatus")
-
-
-@_attrs_define(eq=False)
-class SimulationStatus(Mapping[str, Any]):
+class SimulationStatus(JSONModel):
     """
     Attributes:
         nodes (list[NodeStatus]):
@@ -33,68 +20,125 @@ class SimulationStatus(Mapping[str, Any]):
         last_prompt_id (None | str):
     """
 
-    nodes: list[NodeStatus]
-    active_nodes: int
-    queue_depth: int
-    running: int
-    last_prompt_status: None | PromptState
-    last_prompt_id: None | str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
-    request_id: str | None = _attrs_field(default=None, init=False, repr=False)
+    _fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "nodes",
+            "active_nodes",
+            "queue_depth",
+            "running",
+            "last_prompt_status",
+            "last_prompt_id",
+        }
+    )
+    _required_fields: ClassVar[tuple[str, ...]] = (
+        "nodes",
+        "active_nodes",
+        "queue_depth",
+        "running",
+        "last_prompt_status",
+        "last_prompt_id",
+    )
+    _identifying_fields: ClassVar[tuple[str, ...]] = ()
+    request_id: str | None = None
+    """The server's X-Request-ID of the answer this was decoded from."""
 
-    def to_dict(self) -> dict[str, Any]:
-        nodes = []
-        for nodes_item_data in self.nodes:
-            nodes_item = nodes_item_data.to_dict()
-            nodes.append(nodes_item)
-
-        active_nodes = self.active_nodes
-
-        queue_depth = self.queue_depth
-
-        running = self.running
-
-        last_prompt_status: None | str
-        if isinstance(self.last_prompt_status, PromptState):
-            last_prompt_status = self.last_prompt_status.value
-        else:
-            last_prompt_status = self.last_prompt_status
-
-        last_prompt_id: None | str
-        last_prompt_id = self.last_prompt_id
-
+    def __init__(
+        self,
+        *,
+        nodes: list[NodeStatus],
+        active_nodes: int,
+        queue_depth: int,
+        running: int,
+        last_prompt_status: None | PromptState,
+        last_prompt_id: None | str,
+        **additional_properties: Any,
+    ) -> None:
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "nodes": nodes,
-                "active_nodes": active_nodes,
-                "queue_depth": queue_depth,
-                "running": running,
-                "last_prompt_status": last_prompt_status,
-                "last_prompt_id": last_prompt_id,
-            }
-        )
+        field_dict.update(additional_properties)
+        json_nodes = []
+        for nodes_item_data in nodes:
+            nodes_item = nodes_item_data.to_dict()
+            json_nodes.append(nodes_item)
 
-        return field_dict
+        field_dict["nodes"] = json_nodes
+        json_active_nodes = active_nodes
+        field_dict["active_nodes"] = json_active_nodes
+        json_queue_depth = queue_depth
+        field_dict["queue_depth"] = json_queue_depth
+        json_running = running
+        field_dict["running"] = json_running
+        json_last_prompt_status: None | str
+        if isinstance(last_prompt_status, PromptState):
+            json_last_prompt_status = last_prompt_status.value
+        else:
+            json_last_prompt_status = last_prompt_status
+        field_dict["last_prompt_status"] = json_last_prompt_status
+        json_last_prompt_id: None | str
+        json_last_prompt_id = last_prompt_id
+        field_dict["last_prompt_id"] = json_last_prompt_id
+        super().__init__(field_dict)
 
-    @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+    def _validate_fields(self) -> None:
+        if "nodes" in self:
+            validate_field(self, "nodes", "nodes", list)
+        if "active_nodes" in self:
+            validate_field(self, "active_nodes", "active_nodes", int)
+        if "queue_depth" in self:
+            validate_field(self, "queue_depth", "queue_depth", int)
+        if "running" in self:
+            validate_field(self, "running", "running", int)
+        if "last_prompt_status" in self:
+            validate_field(
+                self, "last_prompt_status", "last_prompt_status", None | PromptState
+            )
+        if "last_prompt_id" in self:
+            validate_field(self, "last_prompt_id", "last_prompt_id", None | str)
+
+    @property
+    def nodes(self) -> list[NodeStatus]:
         from ..models.node_status import NodeStatus
 
-        d = dict(src_dict)
+        if "nodes" not in self:
+            raise missing_field(self, "nodes")
         nodes = []
-        _nodes = d.pop("nodes")
+        _nodes = self["nodes"]
         for nodes_item_data in _nodes:
             nodes_item = NodeStatus.from_dict(nodes_item_data)
 
             nodes.append(nodes_item)
 
-        active_nodes = d.pop("active_nodes")
+        return nodes
 
-        queue_depth = d.pop("queue_depth")
+    @property
+    def active_nodes(self) -> int:
+        """Nodes not offline."""
 
-        running = d.pop("running")
+        if "active_nodes" not in self:
+            raise missing_field(self, "active_nodes")
+        return cast(int, self["active_nodes"])
+
+    @property
+    def queue_depth(self) -> int:
+        """Prompts waiting for a node."""
+
+        if "queue_depth" not in self:
+            raise missing_field(self, "queue_depth")
+        return cast(int, self["queue_depth"])
+
+    @property
+    def running(self) -> int:
+        """Prompts a node is working on."""
+
+        if "running" not in self:
+            raise missing_field(self, "running")
+        return cast(int, self["running"])
+
+    @property
+    def last_prompt_status(self) -> None | PromptState:
+        """The state of the most recently submitted prompt."""
+
+        if self.get("last_prompt_status") is None:
+            return None
 
         def _parse_last_prompt_status(data: object) -> None | PromptState:
             if data is None:
@@ -109,48 +153,21 @@ class SimulationStatus(Mapping[str, Any]):
                 pass
             return cast(None | PromptState, data)
 
-        last_prompt_status = _parse_last_prompt_status(d.pop("last_prompt_status"))
+        last_prompt_status = _parse_last_prompt_status(self["last_prompt_status"])
+
+        return last_prompt_status
+
+    @property
+    def last_prompt_id(self) -> None | str:
+
+        if self.get("last_prompt_id") is None:
+            return None
 
         def _parse_last_prompt_id(data: object) -> None | str:
             if data is None:
                 return data
             return cast(None | str, data)
 
-        last_prompt_id = _parse_last_prompt_id(d.pop("last_prompt_id"))
+        last_prompt_id = _parse_last_prompt_id(self["last_prompt_id"])
 
-        simulation_status = cls(
-            nodes=nodes,
-            active_nodes=active_nodes,
-            queue_depth=queue_depth,
-            running=running,
-            last_prompt_status=last_prompt_status,
-            last_prompt_id=last_prompt_id,
-        )
-
-        simulation_status.additional_properties = d
-        return simulation_status
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_dict()
-
-    def keys(self) -> KeysView[str]:
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Any]:
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Any]:
-        return self.to_dict().values()
+        return last_prompt_id
