@@ -31,11 +31,18 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="start no local simulation nodes; nodes that run elsewhere connect to the bridge",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on one port (PostgreSQL only: set DATABASE_URL; the simulation "
+        "runs in one of them)",
+    )
     parser.add_argument("--log-level", default="info", help="debug, info, warning, error")
     parser.set_defaults(func=handle)
 
 
-def _plugins(no_nodes: bool) -> list[Any]:
+def simulation_plugins(no_nodes: bool) -> list[Any]:
     """The simulation's plugin: the bridge plus local nodes, or (``--no-nodes``) the bridge only,
     for nodes that run elsewhere. Without the simulation extra the server runs without it."""
     try:
@@ -53,7 +60,8 @@ def _plugins(no_nodes: bool) -> list[Any]:
 def handle(args: argparse.Namespace) -> int:
     """Start the server; returns the exit code."""
     from evospikenet.server.logging_setup import configure_logging
-    from evospikenet.server.runner import run
+    from evospikenet.server.replicas import USE_POSTGRES
+    from evospikenet.server.runner import run, run_workers
     from evospikenet.server.settings import Settings, SettingsError
     from evospikenet.server.startup import StartupError
 
@@ -68,7 +76,14 @@ def handle(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(**overrides)
         settings.check_startable()
-        run(settings, _plugins(args.no_nodes))
+        if args.workers < 1:
+            raise SettingsError("--workers must be at least 1")
+        if args.workers > 1:
+            if not settings.resolved_database_url.startswith("postgresql"):
+                raise SettingsError(f"--workers {args.workers} needs PostgreSQL. {USE_POSTGRES}")
+            run_workers(settings, args.workers, no_nodes=args.no_nodes, log_level=args.log_level)
+        else:
+            run(settings, simulation_plugins(args.no_nodes))
     except (SettingsError, StartupError, ValueError) as exc:
         print(f"evospikenet serve: {exc}", file=sys.stderr)
         return 2

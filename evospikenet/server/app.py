@@ -29,6 +29,7 @@ from evospikenet.server.middleware import RequestContextMiddleware
 from evospikenet.server.model_manager import ModelManager
 from evospikenet.server.ratelimit import RateLimiter
 from evospikenet.server.remote_hosts import NodesFile
+from evospikenet.server.replicas import claim_database, share_changes
 from evospikenet.server.routers import artifacts, distributed_brain, generate, health, sessions
 from evospikenet.server.settings import Settings
 from evospikenet.server.spec import load_spec
@@ -154,6 +155,7 @@ def build_state(settings: Settings) -> ServerState:
 def open_storage(state: ServerState) -> None:
     """Create folders, migrate the database, clean what an interrupted run left behind."""
     state.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    claim_database(state)  # SQLite: refuse a second process on the same file
     state.blobs.open()
     state.db.migrate()
     state.idempotency.clear_stale()
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None, plugins: Sequence[Plugin] = ())
         await state.brain.start()
         state.models.start()
         async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(share_changes(state))  # other processes' changes
             for plugin in plugins:
                 await stack.enter_async_context(plugin(app, state))
             try:

@@ -68,6 +68,22 @@ def head_timeout_protocol(seconds: float) -> type[asyncio.Protocol]:
     return HeadTimeoutH11Protocol
 
 
+def _options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for one process or for workers (the transport limits above)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "limit_concurrency": MAX_CONNECTIONS,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "server_header": False,
+        "proxy_headers": False,
+    }
+
+
 def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
     """Serve until a signal asks to stop; raises ``SettingsError`` for unsafe settings and
     ``StartupError`` when a part cannot start as configured."""
@@ -78,18 +94,7 @@ def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
     # back within 1 ms of asking (the default 5 ms adds up over the hops of one request).
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        http=head_timeout_protocol(settings.head_timeout_seconds),
-        limit_concurrency=MAX_CONNECTIONS,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-        server_header=False,
-        proxy_headers=False,
+        app, http=head_timeout_protocol(settings.head_timeout_seconds), **_options(settings)
     )
     log.info(
         "evospikenet API on http://%s:%d (data in %s)",
@@ -110,3 +115,30 @@ def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
         if app.error is not None:
             raise app.error from None
         raise
+
+
+def run_workers(settings: Settings, workers: int, *, no_nodes: bool, log_level: str) -> None:
+    """Serve with ``workers`` processes on one socket (``evospikenet.server.workers``);
+    PostgreSQL only (the caller checks). A worker that dies is replaced."""
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from evospikenet.server.workers import worker_environment
+
+    os.environ.update(worker_environment(settings, no_nodes=no_nodes, log_level=log_level))
+    config = uvicorn.Config(
+        "evospikenet.server.workers:app",
+        factory=True,
+        workers=workers,
+        http="evospikenet.server.workers:HeadTimeoutProtocol",
+        **_options(settings),
+    )
+    log.info(
+        "evospikenet API on http://%s:%d with %d worker processes",
+        settings.host,
+        settings.port,
+        workers,
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -8,10 +8,13 @@ the runner raises it again once uvicorn has stopped, and ``evospikenet serve`` p
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("evospikenet.server")
 
 
 class StartupError(RuntimeError):
@@ -20,10 +23,12 @@ class StartupError(RuntimeError):
 
 class QuietStartup:
     """ASGI wrapper: a ``StartupError`` in the lifespan ends start-up without a traceback and
-    is kept in ``error``."""
+    is kept in ``error`` (and logged as one line with ``log_errors``, for worker processes,
+    whose parent cannot print it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, log_errors: bool = False) -> None:
         self.app = app
+        self.log_errors = log_errors
         self.error: StartupError | None = None
 
     def __getattr__(self, name: str) -> Any:
@@ -40,6 +45,8 @@ class QuietStartup:
             error = sys.exc_info()[1]
             if message["type"] == "lifespan.startup.failed" and isinstance(error, StartupError):
                 self.error = error
+                if self.log_errors:
+                    log.error("cannot start: %s", error)
                 message = {"type": message["type"], "message": ""}
             await send(message)
 
