@@ -1,14 +1,23 @@
 """Artifact file handling: what to upload (hashed first), zipping folders, and downloads that
-either land whole and verified at the destination or not at all."""
+either land whole and verified at the destination or not at all.
+
+Downloads never destroy user data: temp files live beside the destination under hidden names,
+are locked while in use (``flock``) and are swept by the next download to the same place once
+their owner is gone (e.g. SIGKILLed); extraction refuses a destination folder that is not empty
+and stops at :class:`ExtractLimits` (zip bombs), leaving nothing partial behind.
+"""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import os
 import re
 import shutil
+import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +29,14 @@ from typing import IO, Any
 from ._errors import ArtifactIntegrityError
 from ._progress import Progress
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover (Windows: an open file cannot be removed there)
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "BufferSink",
+    "ExtractLimits",
     "FileSink",
     "Sink",
     "UploadBody",
@@ -38,6 +53,88 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+
+#: A leftover younger than this is never swept (its owner may be about to lock it).
+STALE_GRACE_SECONDS = 2.0
+ENV_EXTRACT_MAX_BYTES = "EVOSPIKENET_EXTRACT_MAX_BYTES"
+ENV_EXTRACT_MAX_FILES = "EVOSPIKENET_EXTRACT_MAX_FILES"
+ENV_EXTRACT_MAX_RATIO = "EVOSPIKENET_EXTRACT_MAX_RATIO"
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """Bounds on what ``download_artifact(..., extract=True)`` writes.
+
+    ``max_bytes``: total uncompressed bytes; ``max_files``: number of members; ``max_ratio``:
+    uncompressed size over the archive's size (archives under 1 MiB uncompressed are exempt).
+    Each can be set with ``$EVOSPIKENET_EXTRACT_MAX_BYTES``, ``..._MAX_FILES`` and
+    ``..._MAX_RATIO``.
+    """
+
+    max_bytes: int = 4 * 1024**3
+    max_files: int = 10_000
+    max_ratio: float = 100.0
+
+    @classmethod
+    def from_env(cls) -> ExtractLimits:
+        """The defaults, overridden by the environment variables."""
+        default = cls()
+        return cls(
+            max_bytes=int(os.environ.get(ENV_EXTRACT_MAX_BYTES, default.max_bytes)),
+            max_files=int(os.environ.get(ENV_EXTRACT_MAX_FILES, default.max_files)),
+            max_ratio=float(os.environ.get(ENV_EXTRACT_MAX_RATIO, default.max_ratio)),
+        )
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive advisory lock on ``fd`` without waiting; False when someone holds it."""
+    if fcntl is None:  # pragma: no cover
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def sweep_leftovers(folder: Path, pattern: str) -> list[Path]:
+    """Remove this module's temp files/folders in ``folder`` matching ``pattern`` whose owner is
+    gone: not locked and older than :data:`STALE_GRACE_SECONDS`. Returns what was removed."""
+    removed: list[Path] = []
+    now = time.time()
+    for name in glob.glob(pattern, root_dir=folder, include_hidden=True):
+        path = folder / name
+        try:
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode) or now - info.st_mtime < STALE_GRACE_SECONDS:
+                continue
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                if not _try_lock(fd):
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+class _Held:
+    """An exclusive lock on a temp file or folder for as long as this process uses it."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDONLY)
+        _try_lock(self.fd)
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 @dataclass
@@ -270,7 +367,10 @@ class FileSink(Sink):
             raise ValueError(f"destination_path: folder does not exist: {str(parent)!r}")
         if destination.is_dir():
             raise ValueError(f"destination_path: is a folder: {str(destination)!r}")
-        fd, temp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=parent)
+        prefix = f".{destination.name}."
+        sweep_leftovers(parent, f"{glob.escape(prefix)}*.part")
+        fd, temp = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=parent)
+        _try_lock(fd)
         self.temp_path = Path(temp)
         self._file: IO[bytes] = os.fdopen(fd, "wb")
         self._committed = False
@@ -305,18 +405,64 @@ class FileSink(Sink):
             self.temp_path.unlink(missing_ok=True)
 
 
-def extract_zip(archive: Path, destination: Path) -> Path:
-    """Extract ``archive`` into the folder ``destination``, atomically and safely.
+def _check_destination(destination: Path) -> None:
+    if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
+        raise ValueError(f"destination_path: exists and is not a folder: {str(destination)!r}")
+    if destination.is_dir() and any(destination.iterdir()):
+        raise ValueError(
+            f"destination_path: the folder is not empty: {str(destination)!r}; extracting never "
+            "replaces or merges into existing files, so choose a new or empty folder"
+        )
 
-    Members are extracted into a temp folder beside the destination, which then replaces it.
-    Absolute names, ``..`` components and non-regular members are refused (ValueError).
+
+def _check_sizes(zf: zipfile.ZipFile, archive_size: int, limits: ExtractLimits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_files:
+        raise ValueError(
+            f"extract: {len(infos)} members, more than the limit of {limits.max_files}"
+        )
+    declared = sum(info.file_size for info in infos)
+    _check_total(declared, archive_size, limits)
+
+
+def _check_total(total: int, archive_size: int, limits: ExtractLimits) -> None:
+    if total > limits.max_bytes:
+        raise ValueError(
+            f"extract: more than {limits.max_bytes} bytes uncompressed "
+            f"(raise ${ENV_EXTRACT_MAX_BYTES} to allow it)"
+        )
+    if total > 1024 * 1024 and total > limits.max_ratio * max(archive_size, 1):
+        raise ValueError(
+            f"extract: expands more than {limits.max_ratio:g} times "
+            f"({archive_size} bytes to at least {total}); refused as a zip bomb "
+            f"(raise ${ENV_EXTRACT_MAX_RATIO} to allow it)"
+        )
+
+
+def extract_zip(archive: Path, destination: Path, limits: ExtractLimits | None = None) -> Path:
+    """Extract ``archive`` into the folder ``destination``, which must be new or empty.
+
+    A destination folder with anything in it is refused (ValueError): nothing there is ever
+    replaced or deleted. Members are extracted into a locked temp folder beside the destination,
+    which is renamed into place only when everything was written. Absolute names, ``..``
+    components and non-regular members are refused, as is anything over ``limits`` (default
+    :meth:`ExtractLimits.from_env`), counted on the bytes actually written; nothing partial
+    is left behind.
     """
+    limits = limits or ExtractLimits.from_env()
     parent = destination.parent
+    _check_destination(destination)
     if not zipfile.is_zipfile(archive):
         raise ValueError("extract: the artifact is not a zip archive; download it without extract")
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".extract", dir=parent))
+    prefix = f".{destination.name}."
+    sweep_leftovers(parent, f"{glob.escape(prefix)}*.extract")
+    staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=".extract", dir=parent))
+    held = _Held(staging)
     try:
+        archive_size = archive.stat().st_size
+        written = 0
         with zipfile.ZipFile(archive) as zf:
+            _check_sizes(zf, archive_size, limits)
             for info in zf.infolist():
                 member = Path(info.filename)
                 if member.is_absolute() or ".." in member.parts or info.filename.startswith("/"):
@@ -329,34 +475,36 @@ def extract_zip(archive: Path, destination: Path) -> Path:
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, target.open("wb") as dst:
-                    shutil.copyfileobj(src, dst, CHUNK)
-        if destination.exists():
-            if not destination.is_dir():
-                raise ValueError(
-                    f"destination_path: exists and is not a folder: {str(destination)!r}"
-                )
-            old = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=parent))
-            os.replace(destination, old / "previous")
-            os.replace(staging, destination)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, destination)
+                with zf.open(info) as src, target.open("xb") as dst:
+                    while chunk := src.read(CHUNK):
+                        written += len(chunk)
+                        _check_total(written, archive_size, limits)
+                        dst.write(chunk)
+        _check_destination(destination)
+        if destination.is_dir():
+            destination.rmdir()  # empty (checked above); fails if something appeared since
+        os.replace(staging, destination)
         return destination
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        held.release()
 
 
 @contextmanager
 def temporary_download(directory: Path) -> Iterator[Path]:
-    """A temp file path in ``directory``, removed afterwards."""
+    """A temp file path in ``directory``, locked while in use and removed afterwards; the
+    leftovers of a killed earlier run (and their ``.part`` files) are swept first."""
+    sweep_leftovers(directory, "..evospikenet-*.zip.*.part")
+    sweep_leftovers(directory, ".evospikenet-*.zip")
     fd, name = tempfile.mkstemp(prefix=".evospikenet-", suffix=".zip", dir=directory)
-    os.close(fd)
+    _try_lock(fd)
     try:
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+        os.close(fd)
 
 
 def begin_body(sink: Sink, response: Any, resuming: bool, bar: Progress) -> None:
