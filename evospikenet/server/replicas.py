@@ -170,7 +170,7 @@ async def share_changes(state: Any) -> AsyncIterator[None]:
     """While the server runs: on PostgreSQL, hear prompt and model changes made by other
     processes; at the end, release the database claim."""
     try:
-        if state.db.dialect != "postgresql":
+        if state.db.engine.dialect.name != "postgresql":
             yield
             return
         notifier = state.brain.notifier

@@ -32,6 +32,7 @@ from evospikenet.simulation.transport import (
     check_endpoint,
     open_listening,
     open_listening_free,
+    open_router_client,
     put_reliable,
 )
 
@@ -120,7 +121,11 @@ class SimulationBridge:
         resend_seconds: float = RESEND_SECONDS,
         prompt_timeout_seconds: float = PROMPT_TIMEOUT_SECONDS,
         any_free_port: bool = False,
+        router: str | None = None,
     ) -> None:
+        # with a Zenoh router, the bridge connects to it like the nodes do and listens on nothing
+        self.router = check_endpoint(router) if router else None
+        endpoint = self.router or endpoint
         self.endpoint = check_endpoint(endpoint)
         # endpoint taken: listen on a free port of its host (self.endpoint then names it)
         self.any_free_port = any_free_port
@@ -151,7 +156,9 @@ class SimulationBridge:
         orphans = self.queue.requeue_stale(set())
         if orphans:
             log.warning("requeued %d prompt(s) left running by an earlier run", len(orphans))
-        if self.any_free_port:
+        if self.router:
+            self._session = open_router_client(self.router)
+        elif self.any_free_port:
             wanted = self.endpoint
             self._session, self.endpoint = open_listening_free(wanted)
             if self.endpoint != wanted:
@@ -171,7 +178,8 @@ class SimulationBridge:
         self._thread = threading.Thread(target=self._run, name="simulation-bridge", daemon=True)
         self._thread.start()
         auth = "HMAC-authenticated" if self.codec.authenticated else "unauthenticated"
-        log.info("simulation bridge listening on %s (%s messages)", self.endpoint, auth)
+        how = "connected to the Zenoh router at" if self.router else "listening on"
+        log.info("simulation bridge %s %s (%s messages)", how, self.endpoint, auth)
 
     def stop(self) -> None:
         """Stop the worker and close the Zenoh session. Running prompts stay in the database;

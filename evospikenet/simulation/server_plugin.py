@@ -8,6 +8,10 @@ for deployments whose nodes run elsewhere. Environment:
 - ``EVOSPIKENET_SIM_ENDPOINT``: where the bridge listens. Unset: ``tcp/127.0.0.1:7447``, or a
   free loopback port when that is taken (e.g. by another server on this machine; the log line
   and the local nodes name the port). Set and taken: the server stops with one line.
+- ``EVOSPIKENET_SIM_ROUTER``: a Zenoh router (``tcp/HOST:PORT``, e.g. ``zenohd``) that the
+  bridge connects to instead of listening; local nodes connect to it too, nodes on other
+  machines join there, and the bridges of several API processes may share it (each prompt is
+  still claimed once, in the database).
 - ``EVOSPIKENET_SIM_KEY``: shared message key (HMAC), the same on every node; required for an
   endpoint beyond loopback unless ``EVOSPIKENET_SIM_ALLOW_OPEN=true``.
 - ``EVOSPIKENET_SIM_LOCAL_NODES``: ``false`` keeps the bridge but launches no local nodes.
@@ -52,6 +56,7 @@ class SimulationConfig:
 
     endpoint: str
     endpoint_configured: bool
+    router: str | None
     sim_key: bytes | None
     allow_open: bool
     local_nodes: bool
@@ -67,6 +72,7 @@ class SimulationConfig:
         return cls(
             endpoint=endpoint or DEFAULT_ENDPOINT,
             endpoint_configured=bool(endpoint),
+            router=os.environ.get("EVOSPIKENET_SIM_ROUTER", "").strip() or None,
             sim_key=key.encode("utf-8") if key else None,
             allow_open=_flag("EVOSPIKENET_SIM_ALLOW_OPEN", False),
             local_nodes=_flag("EVOSPIKENET_SIM_LOCAL_NODES", True),
@@ -94,6 +100,7 @@ def make_bridge(state: Any, config: SimulationConfig) -> SimulationBridge:
         sim_key=config.sim_key,
         allow_unauthenticated=config.allow_open,
         any_free_port=not config.endpoint_configured,
+        router=config.router,
     )
 
 

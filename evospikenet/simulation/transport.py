@@ -1,4 +1,5 @@
-"""Zenoh sessions: the bridge listens (router mode), nodes connect to it (client mode).
+"""Zenoh sessions: the bridge listens (router mode), nodes connect to it (client mode); or,
+with a separate Zenoh router, bridges and nodes all connect to that router.
 
 Router mode on the API side means every node needs to reach one address only, the bridge's
 endpoint, and nodes on other machines join by that address; traffic between nodes is routed
@@ -121,6 +122,26 @@ def open_connected(endpoint: str, stop: threading.Event, retry_every: float = 1.
         log.info("connected to the simulation bridge at %s", endpoint)
         return session
     return None
+
+
+def open_router_client(router: str, wait: float = 10.0) -> Any:
+    """A client session connected to the Zenoh router at ``router`` (a deployment whose nodes
+    and bridges all meet at one router), retrying for up to ``wait`` seconds; raises
+    ``TransportError`` (one line) when the router does not answer."""
+    import zenoh
+
+    check_endpoint(router)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return zenoh.open(_config("client", [], [router]))
+        except zenoh.ZError:
+            if time.monotonic() >= deadline:
+                raise TransportError(
+                    f"cannot reach the Zenoh router at {router} (EVOSPIKENET_SIM_ROUTER) "
+                    f"within {wait:.0f} s; start it (zenohd -l {router}) or fix the address"
+                ) from None
+            time.sleep(0.5)
 
 
 def put_reliable(session: Any, key: str, payload: bytes) -> None:
