@@ -110,10 +110,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def collect_orphans(blobs: BlobStore, database: Database, grace_seconds: float) -> int:
     """Delete blobs and temp files that a crash or a failed request left behind (only those
-    provably abandoned, see ``BlobStore.remove_unreferenced``); returns how many."""
-    removed = blobs.remove_unreferenced(
-        Catalog(database).referenced_digests, grace_seconds=grace_seconds
-    )
+    provably abandoned, see ``BlobStore.remove_unreferenced``); returns how many. One process
+    at a time sweeps a blob folder (others skip the pass); rows are asked about candidates only.
+    """
+    with database.try_lock(f"sweep:{blobs.root.resolve()}") as mine:
+        if not mine:
+            return 0
+        removed = blobs.remove_unreferenced(
+            Catalog(database).referenced_among, grace_seconds=grace_seconds
+        )
     if removed:
         log.warning("removed %d abandoned blob(s) or temp file(s)", removed)
     return removed
@@ -136,7 +141,13 @@ def build_state(settings: Settings) -> ServerState:
         blobs=blobs,
         contract=Contract(spec),
         spec=spec,
-        brain=BrainService(settings, database, blobs, purge_also=periodic_purge),
+        brain=BrainService(
+            settings,
+            database,
+            blobs,
+            purge_also=periodic_purge,
+            every_pass=idempotency.renew_leases,
+        ),
         models=ModelManager(database, blobs, enabled=settings.load_models),
         idempotency=idempotency,
         rate_limiter=(
@@ -189,6 +200,7 @@ def create_app(settings: Settings | None = None, plugins: Sequence[Plugin] = ())
             finally:
                 await state.brain.stop()
                 state.models.shutdown()
+        state.blobs.close()
         state.db.dispose()
 
     app = FastAPI(

@@ -5,27 +5,52 @@ place (atomically, by rename). No client string ever becomes a path: names come 
 
 A committed blob is *pinned* until its row is written (``release``) or the request fails
 (``abandon``, which deletes it unless a row or another pin needs it). The collector
-(``remove_unreferenced``, at start and periodically) deletes only provably abandoned files:
-blobs older than the grace period, unpinned and referenced by no row; ``upload-*`` temp files
-older than the grace period that no writer of this process holds open.
+(``remove_unreferenced``, periodically) deletes only provably abandoned files: blobs older than
+the grace period, unpinned and referenced by no row; temp files of processes that are gone.
+
+Several processes may share the folder. Each names its temp files ``upload-<token>-…`` and
+``model-<token>-…`` and holds ``leases/<token>.lock`` locked (``flock``) while it lives; the
+kernel releases the lock when the process ends, however it ends. A temp file is abandoned when
+its owner's lease can be locked by someone else (the owner is gone), or, with no lease at all
+(an older version's file), when it is older than the grace period. A start never touches the
+files of a live process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
 TEMP_PREFIX = "upload-"
+_TEMP_OWNER = re.compile(r"^(?:upload|model)-([0-9a-f]{16})-")
+
+
+def _owner_gone(lease: Path) -> IO[bytes] | None:
+    """The lease file, locked, when its process is gone (the caller closes it); else None."""
+    try:
+        handle = lease.open("rb")
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None  # its process holds it: alive
+    return handle
 
 
 class BlobTooLarge(Exception):
@@ -39,6 +64,13 @@ class DigestMismatch(Exception):
         super().__init__(f"sha256 mismatch: expected {expected}, got {actual}")
         self.expected = expected
         self.actual = actual
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -56,7 +88,7 @@ class BlobWriter:
     def __init__(self, store: BlobStore, max_bytes: int | None) -> None:
         self._store = store
         self._max_bytes = max_bytes
-        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=store.tmp_dir)
+        fd, name = tempfile.mkstemp(prefix=store.temp_prefix(TEMP_PREFIX), dir=store.tmp_dir)
         self._file = os.fdopen(fd, "wb")
         self.temp_path = Path(name)
         store.open_temps.add(self.temp_path)
@@ -112,28 +144,69 @@ class BlobStore:
         self.root = root
         self.blob_dir = root / "blobs"
         self.tmp_dir = root / "tmp"
+        self.lease_dir = root / "leases"
+        self.token = uuid.uuid4().hex[:16]
         self.lock = threading.Lock()
         self.pins: Counter[str] = Counter()
         self.open_temps: set[Path] = set()
+        self._lease: IO[bytes] | None = None
+
+    def temp_prefix(self, kind: str) -> str:
+        """``<kind><token>-``: the start of this process's temp names (``kind`` ends in -)."""
+        return f"{kind}{self.token}-"
 
     def open(self) -> None:
-        """Create the folders and delete temp files left by an interrupted run."""
+        """Create the folders, take this process's lease, and delete temp files of processes
+        that are gone (never those of a live one)."""
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        self.clean_temp()
+        self.lease_dir.mkdir(parents=True, exist_ok=True)
+        if self._lease is None:
+            # locked before it appears under its name: no one can take it for a dead one's
+            fd, name = tempfile.mkstemp(prefix=".lease-", dir=self.lease_dir)
+            self._lease = os.fdopen(fd, "ab")
+            fcntl.flock(self._lease, fcntl.LOCK_EX)
+            os.replace(name, self.lease_dir / f"{self.token}.lock")
 
-    def clean_temp(self) -> int:
-        """Remove every leftover temp file; returns how many."""
+    def close(self) -> None:
+        """Give the lease up (this process's temp files then count as abandoned)."""
+        if self._lease is not None:
+            (self.lease_dir / f"{self.token}.lock").unlink(missing_ok=True)
+            self._lease.close()
+            self._lease = None
+
+    def remove_abandoned_temps(self, grace_seconds: float) -> int:
+        """Delete temp files whose owner is gone (its lease lockable), with no lease and
+        older than the grace period, or this process's own ``upload-*`` files older than the
+        grace period that no writer holds open; returns how many."""
+        cutoff = time.time() - grace_seconds
+        gone: dict[str, IO[bytes]] = {}
+        for lease in self.lease_dir.glob("*.lock"):
+            if lease.stem != self.token and (handle := _owner_gone(lease)) is not None:
+                gone[lease.stem] = handle
+        live = {lease.stem for lease in self.lease_dir.glob("*.lock")} - set(gone)
         removed = 0
-        for entry in self.tmp_dir.iterdir():
-            if entry.is_file() or entry.is_symlink():
-                entry.unlink(missing_ok=True)
-                removed += 1
-            elif entry.is_dir():
-                for child in entry.iterdir():
-                    child.unlink(missing_ok=True)
-                entry.rmdir()
-                removed += 1
+        try:
+            for entry in list(self.tmp_dir.iterdir()):
+                match = _TEMP_OWNER.match(entry.name)
+                owner = match.group(1) if match else None
+                if owner == self.token:
+                    abandoned = (
+                        entry.name.startswith(TEMP_PREFIX)
+                        and entry not in self.open_temps
+                        and self._older(entry, cutoff)
+                    )
+                elif owner in gone:
+                    abandoned = True
+                else:
+                    abandoned = owner not in live and self._older(entry, cutoff)
+                if abandoned:
+                    _remove(entry)
+                    removed += 1
+        finally:
+            for token, handle in gone.items():
+                (self.lease_dir / f"{token}.lock").unlink(missing_ok=True)
+                handle.close()
         return removed
 
     def path_for(self, sha256: str) -> Path:
@@ -207,21 +280,21 @@ class BlobStore:
                 yield path.name
 
     def remove_unreferenced(
-        self, referenced: Callable[[], set[str]], *, grace_seconds: float
+        self, referenced: Callable[[list[str]], set[str]], *, grace_seconds: float
     ) -> int:
         """Delete provably abandoned files; returns how many.
 
-        Blobs: older than the grace period, not pinned, and not in ``referenced()`` (read after
-        the candidates were listed, so a row written meanwhile protects its blob). A blob is
-        moved into place before its row commits; a crash between the two leaves such a blob.
-        Temp files: ``upload-*`` older than the grace period that no writer holds open (a
-        crashed writer's leftovers; the folder is emptied at every start as well).
+        Blobs: older than the grace period, not pinned, and not among ``referenced(digests)``
+        (asked after the candidates were listed, so a row written meanwhile protects its blob;
+        asked only about the candidates, never for every digest). A blob is moved into place
+        before its row commits; a crash between the two leaves such a blob.
+        Temp files: see ``remove_abandoned_temps``.
         """
         cutoff = time.time() - grace_seconds
         candidates = [d for d in list(self.all_digests()) if self._older(self.path_for(d), cutoff)]
         removed = 0
         if candidates:
-            needed = referenced()
+            needed = referenced(candidates)
             for digest in candidates:
                 if digest in needed:
                     continue
@@ -230,11 +303,7 @@ class BlobStore:
                     if self.pins[digest] == 0 and self._older(path, cutoff):
                         path.unlink(missing_ok=True)
                         removed += 1
-        for entry in list(self.tmp_dir.glob(TEMP_PREFIX + "*")):
-            if entry not in self.open_temps and self._older(entry, cutoff):
-                entry.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return removed + self.remove_abandoned_temps(grace_seconds)
 
     @staticmethod
     def _older(path: Path, cutoff: float) -> bool:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from evospikenet.server.db import Database, isoformat, utcnow
+from evospikenet.server.db import Database, insert, isoformat, utcnow
 from evospikenet.server.ids import new_id
 from evospikenet.server.tables import ArtifactRow, PromptRow, SessionRow
 
@@ -31,13 +32,17 @@ class Page:
     next_cursor: str | None
 
 
-def session_json(row: SessionRow, artifact_count: int) -> dict[str, Any]:
+REFERENCE_BATCH = 500
+"""Digests looked up per query when checking which blobs rows still need."""
+
+
+def session_json(row: SessionRow) -> dict[str, Any]:
     """A session as the API shows it."""
     return {
         "session_id": row.id,
         "description": row.description,
         "created_at": isoformat(row.created_at),
-        "artifact_count": artifact_count,
+        "artifact_count": row.artifact_count,
     }
 
 
@@ -56,11 +61,11 @@ def artifact_json(row: ArtifactRow, session_id: str) -> dict[str, Any]:
     }
 
 
-def _count(db: Session, session_pk: int) -> int:
-    return int(
-        db.scalar(select(func.count(ArtifactRow.pk)).where(ArtifactRow.session_pk == session_pk))
-        or 0
-    )
+def _add_artifact_row(db: Session, session_pk: int, fields: dict[str, Any]) -> ArtifactRow:
+    row = ArtifactRow(id=new_id("art"), session_pk=session_pk, created_at=utcnow(), **fields)
+    db.add(row)
+    db.flush()
+    return row
 
 
 class Catalog:
@@ -77,16 +82,43 @@ class Catalog:
                 description=description,
                 bundled_default=bundled_default,
                 created_at=utcnow(),
+                artifact_count=0,
             )
             db.add(row)
             db.flush()
-            return session_json(row, 0)
+            return session_json(row)
+
+    def register_bundled_default(
+        self, description: str, artifacts: list[dict[str, Any]]
+    ) -> str | None:
+        """Create the bundled-default session with ``artifacts`` (``add_artifact``'s fields
+        without ``session_id``) in one transaction; None when one exists already (concurrent
+        starts: the unique partial index and ``ON CONFLICT DO NOTHING`` let one win)."""
+        session_id = new_id("ses")
+        with self.database.session() as db:
+            session_pk = db.scalar(
+                insert(SessionRow, self.database.dialect)
+                .values(
+                    id=session_id,
+                    description=description,
+                    bundled_default=True,
+                    created_at=utcnow(),
+                    artifact_count=len(artifacts),
+                )
+                .on_conflict_do_nothing()
+                .returning(SessionRow.pk)
+            )
+            if session_pk is None:
+                return None
+            for fields in artifacts:
+                _add_artifact_row(db, session_pk, fields)
+        return session_id
 
     def get_session(self, session_id: str) -> dict[str, Any] | None:
         """One session, or None."""
         with self.database.session() as db:
             row = db.scalar(select(SessionRow).where(SessionRow.id == session_id))
-            return None if row is None else session_json(row, _count(db, row.pk))
+            return None if row is None else session_json(row)
 
     def session_exists(self, session_id: str) -> bool:
         """True when the session exists."""
@@ -101,14 +133,7 @@ class Catalog:
             if after_pk is not None:
                 query = query.where(SessionRow.pk < after_pk)
             rows = list(db.scalars(query))
-            counts = dict(
-                db.execute(
-                    select(ArtifactRow.session_pk, func.count(ArtifactRow.pk))
-                    .where(ArtifactRow.session_pk.in_([r.pk for r in rows[:limit]]))
-                    .group_by(ArtifactRow.session_pk)
-                ).all()
-            )
-            items = [session_json(r, int(counts.get(r.pk, 0))) for r in rows[:limit]]
+            items = [session_json(r) for r in rows[:limit]]
             more = len(rows) > limit
             return Page(items, rows[limit - 1].id if more else None)
 
@@ -167,25 +192,27 @@ class Catalog:
         sha256: str,
         content_type: str,
     ) -> dict[str, Any] | None:
-        """Record an artifact whose bytes are already in the blob store; None if no session."""
+        """Record an artifact whose bytes are already in the blob store; None if no session.
+        The session's ``artifact_count`` grows in the same transaction."""
         with self.database.session() as db:
-            session_pk = db.scalar(select(SessionRow.pk).where(SessionRow.id == session_id))
+            session_pk = db.scalar(
+                update(SessionRow)
+                .where(SessionRow.id == session_id)
+                .values(artifact_count=SessionRow.artifact_count + 1)
+                .returning(SessionRow.pk),
+                execution_options={"synchronize_session": False},
+            )
             if session_pk is None:
                 return None
-            row = ArtifactRow(
-                id=new_id("art"),
-                session_pk=session_pk,
-                artifact_type=artifact_type,
-                name=name,
-                llm_type=llm_type,
-                size=size,
-                sha256=sha256,
-                content_type=content_type,
-                created_at=utcnow(),
-            )
-            db.add(row)
-            db.flush()
-            return artifact_json(row, session_id)
+            fields = {
+                "artifact_type": artifact_type,
+                "name": name,
+                "llm_type": llm_type,
+                "size": size,
+                "sha256": sha256,
+                "content_type": content_type,
+            }
+            return artifact_json(_add_artifact_row(db, session_pk, fields), session_id)
 
     def is_referenced(self, sha256: str) -> bool:
         """Whether some row (an artifact, a prompt's media) points at the blob ``sha256``."""
@@ -195,10 +222,15 @@ class Catalog:
                     return True
         return False
 
-    def referenced_digests(self) -> set[str]:
-        """Every blob digest some row points at (artifacts and prompt media)."""
+    def referenced_among(self, digests: Iterable[str]) -> set[str]:
+        """Those of ``digests`` some row points at (artifacts and prompt media), looked up
+        ``REFERENCE_BATCH`` at a time through the digest indexes (never every digest)."""
+        pending = list(digests)
+        found: set[str] = set()
+        columns = (ArtifactRow.sha256, PromptRow.image_sha256, PromptRow.audio_sha256)
         with self.database.session() as db:
-            digests = set(db.scalars(select(ArtifactRow.sha256).distinct()))
-            for image, audio in db.execute(select(PromptRow.image_sha256, PromptRow.audio_sha256)):
-                digests.update(d for d in (image, audio) if d)
-            return digests
+            for start in range(0, len(pending), REFERENCE_BATCH):
+                batch = pending[start : start + REFERENCE_BATCH]
+                for column in columns:
+                    found.update(db.scalars(select(column).where(column.in_(batch)).distinct()))
+        return found

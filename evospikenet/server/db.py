@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -50,16 +54,53 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
 
 
+def lock_key(name: str) -> int:
+    """A stable 63-bit key for ``pg_advisory_*lock`` naming ``name``."""
+    return zlib.crc32(f"evospikenet:{name}".encode()) | (1 << 40)
+
+
+def insert(table: Any, dialect: str) -> Any:
+    """The dialect's ``INSERT`` (with ``on_conflict_do_update`` / ``on_conflict_do_nothing``)."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on ``<database>.migrate.lock`` (a no-op for in-memory SQLite)."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes (or the process dies)
+        yield
+
+
 def run_migrations(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (applied at every start)."""
+    """Bring the schema to the newest Alembic revision (applied at every start).
+
+    Safe when several processes start at once: on PostgreSQL the upgrade runs in one
+    transaction holding an advisory lock (the others wait, then find the schema current);
+    on SQLite behind an exclusive lock on a file next to the database."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
+
+    def upgrade(connection: Connection) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("migrate")}
+            )
+            upgrade(connection)
+        return
+    with _sqlite_file_lock(engine), engine.begin() as connection:
+        upgrade(connection)
 
 
 class Database:
@@ -70,6 +111,11 @@ class Database:
         self.engine = make_engine(url)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
+    @property
+    def dialect(self) -> str:
+        """``"postgresql"`` or ``"sqlite"``."""
+        return self.engine.dialect.name
+
     def migrate(self) -> None:
         """Apply pending migrations."""
         run_migrations(self.engine)
@@ -79,6 +125,39 @@ class Database:
         """A unit of work: committed when the block ends, rolled back if it raises."""
         with self._factory() as session, session.begin():
             yield session
+
+    @contextmanager
+    def try_lock(self, name: str) -> Iterator[bool]:
+        """Hold a lock named ``name`` across every process on this database while the block
+        runs, if no one else holds it (yields False then, without waiting)."""
+        if self.dialect == "postgresql":
+            key = lock_key(name)
+            with self.engine.connect() as connection:
+                held = bool(
+                    connection.execute(
+                        text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
+                    ).scalar()
+                )
+                connection.commit()
+                try:
+                    yield held
+                finally:
+                    if held:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        connection.commit()
+            return
+        database = self.engine.url.database or ":memory:"
+        if database == ":memory:":
+            yield True
+            return
+        safe = "".join(c if c.isalnum() else "_" for c in name)
+        with open(f"{database}.{safe}.lock", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            yield True
 
     def ping(self) -> None:
         """Raise if the database does not answer."""

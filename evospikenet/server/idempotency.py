@@ -6,6 +6,11 @@ Keys are scoped by the caller's identity (``caller.identify``, the answer auth g
 body's fingerprint covers method, path and bytes, hashed while the body streams to the handler
 (uploads are not buffered). A request carrying the header twice is refused with 422.
 Only 2xx answers are stored; any other outcome forgets the key so the client may retry.
+
+Several processes share the table. A claim is one ``INSERT … ON CONFLICT DO NOTHING``; the row
+names its ``owner`` (the request) and carries a lease that the owner's process renews while
+the request runs. Only the owner stores or releases its row; a row whose lease ran out (its
+process died) may be taken over by the next request with that key. A start deletes nothing.
 """
 
 from __future__ import annotations
@@ -13,17 +18,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import timedelta
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, and_, delete, or_, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evospikenet.server.caller import identify
-from evospikenet.server.db import Database, as_utc, utcnow
+from evospikenet.server.db import Database, as_utc, insert, utcnow
 from evospikenet.server.errors import ApiError, problem_response
 from evospikenet.server.spec import spec_node
 from evospikenet.server.tables import IdempotencyRow
@@ -34,85 +41,176 @@ handler, whose parameter check answers 422."""
 _KEY = re.compile(KEY_PATTERN)
 MAX_STORED_BODY = 1024 * 1024
 _REPLAYED_HEADERS = {"content-type", "location", "x-next-cursor", "link", "retry-after"}
+LEASE_SECONDS = 60.0
+"""How long an in-flight claim stays valid without renewal (renewed every third of it)."""
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
 
 
 class IdempotencyStore:
-    """Rows of ``idempotency_keys``."""
+    """Rows of ``idempotency_keys``; ``renew_leases`` must run every second or so."""
 
-    def __init__(self, database: Database, ttl_seconds: float) -> None:
+    def __init__(
+        self, database: Database, ttl_seconds: float, *, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
         self.database = database
         self.ttl = timedelta(seconds=ttl_seconds)
+        self.lease = timedelta(seconds=lease_seconds)
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
+        self._renewed = time.monotonic()
 
-    def clear_stale(self) -> None:
-        """At start-up: forget in-flight keys of a previous run and keys past the TTL."""
-        with self.database.session() as db:
-            db.execute(delete(IdempotencyRow).where(IdempotencyRow.state == "in_flight"))
-        self.purge_expired()
+    @staticmethod
+    def new_owner() -> str:
+        """A fresh owner token for one request."""
+        return uuid.uuid4().hex
 
     def purge_expired(self) -> None:
-        """Forget keys past the TTL (also done periodically while the server runs)."""
+        """Forget keys past the TTL, except in-flight ones whose lease is still renewed."""
+        now = utcnow()
         with self.database.session() as db:
             db.execute(
-                delete(IdempotencyRow).where(IdempotencyRow.created_at < utcnow() - self.ttl)
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.created_at < now - self.ttl,
+                    or_(
+                        IdempotencyRow.state != "in_flight",
+                        IdempotencyRow.lease_expires_at.is_(None),
+                        IdempotencyRow.lease_expires_at < now,
+                    ),
+                )
             )
 
-    def begin(self, scope: str, key: str, method: str, path: str) -> IdempotencyRow | None:
-        """Claim ``key``: None when claimed now, else the existing (live) row."""
+    def _takeable(self, row: IdempotencyRow, now: datetime) -> bool:
+        if row.state == "in_flight":
+            lease = row.lease_expires_at or (as_utc(row.created_at) + self.lease)
+            return as_utc(lease) < now
+        return as_utc(row.created_at) < now - self.ttl
+
+    def begin(
+        self, scope: str, key: str, method: str, path: str, owner: str
+    ) -> IdempotencyRow | None:
+        """Claim ``key`` for ``owner``: None when claimed now, else the existing (live) row."""
         for _ in range(3):
-            try:
-                with self.database.session() as db:
-                    existing = db.get(IdempotencyRow, (scope, key))
-                    if existing is not None:
-                        if as_utc(existing.created_at) >= utcnow() - self.ttl:
-                            db.expunge(existing)
-                            return existing
-                        db.delete(existing)
-                        db.flush()
-                    db.add(
-                        IdempotencyRow(
-                            scope=scope,
-                            key=key,
-                            method=method,
-                            path=path,
-                            state="in_flight",
-                            created_at=utcnow(),
+            now = utcnow()
+            claim = {
+                "method": method,
+                "path": path,
+                "state": "in_flight",
+                "created_at": now,
+                "owner": owner,
+                "lease_expires_at": now + self.lease,
+            }
+            with self.database.session() as db:
+                inserted = db.execute(
+                    insert(IdempotencyRow.__table__, self.database.dialect)
+                    .values(scope=scope, key=key, **claim)
+                    .on_conflict_do_nothing()
+                    .returning(IdempotencyRow.key)
+                ).first()
+                if inserted is None:
+                    existing = db.get(IdempotencyRow, (scope, key), populate_existing=True)
+                    if existing is None:
+                        continue  # released meanwhile: try again
+                    if not self._takeable(existing, now):
+                        db.expunge(existing)
+                        return existing
+                    taken = db.execute(
+                        update(IdempotencyRow)
+                        .where(
+                            IdempotencyRow.scope == scope,
+                            IdempotencyRow.key == key,
+                            IdempotencyRow.owner.is_not_distinct_from(existing.owner),
+                            IdempotencyRow.state == existing.state,
                         )
+                        .values(
+                            request_sha256=None,
+                            status_code=None,
+                            headers_json=None,
+                            body=None,
+                            **claim,
+                        )
+                        .execution_options(synchronize_session=False)
                     )
-                return None
-            except IntegrityError:
-                continue  # a concurrent request claimed it first: read its row
+                    if _rowcount(taken) != 1:
+                        continue  # someone else took it over first
+            with self._held_lock:
+                self._held.add(owner)
+            return None
         with self.database.session() as db:
             row = db.get(IdempotencyRow, (scope, key))
             if row is not None:
                 db.expunge(row)
             return row
 
+    def _mine(self, scope: str, key: str, owner: str) -> Any:
+        return and_(
+            IdempotencyRow.scope == scope,
+            IdempotencyRow.key == key,
+            IdempotencyRow.owner == owner,
+            IdempotencyRow.state == "in_flight",
+        )
+
+    def _let_go(self, owner: str) -> None:
+        with self._held_lock:
+            self._held.discard(owner)
+
     def finish(
         self,
         scope: str,
         key: str,
+        owner: str,
         fingerprint: str,
         status: int,
         headers: list[tuple[str, str]],
         body: bytes,
     ) -> None:
-        """Store the response of a claimed key."""
-        with self.database.session() as db:
-            row = db.get(IdempotencyRow, (scope, key))
-            if row is None:
-                return
-            row.state = "done"
-            row.request_sha256 = fingerprint
-            row.status_code = status
-            row.headers_json = json.dumps(headers)
-            row.body = body
+        """Store the response of a key ``owner`` claimed (nothing if it is no longer its)."""
+        try:
+            with self.database.session() as db:
+                db.execute(
+                    update(IdempotencyRow)
+                    .where(self._mine(scope, key, owner))
+                    .values(
+                        state="done",
+                        request_sha256=fingerprint,
+                        status_code=status,
+                        headers_json=json.dumps(headers),
+                        body=body,
+                        lease_expires_at=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        finally:
+            self._let_go(owner)
 
-    def forget(self, scope: str, key: str) -> None:
-        """Release a claimed key without storing anything."""
+    def forget(self, scope: str, key: str, owner: str) -> None:
+        """Release a key ``owner`` claimed without storing anything (only its own row)."""
+        try:
+            with self.database.session() as db:
+                db.execute(delete(IdempotencyRow).where(self._mine(scope, key, owner)))
+        finally:
+            self._let_go(owner)
+
+    def renew_leases(self, *, force: bool = False) -> int:
+        """Extend the leases of this process's in-flight claims (every third of the lease,
+        or now with ``force``); returns how many rows were renewed."""
+        if not force and time.monotonic() - self._renewed < self.lease.total_seconds() / 3:
+            return 0
+        self._renewed = time.monotonic()
+        with self._held_lock:
+            owners = list(self._held)
+        if not owners:
+            return 0
         with self.database.session() as db:
-            db.execute(
-                delete(IdempotencyRow).where(
-                    IdempotencyRow.scope == scope, IdempotencyRow.key == key
+            return _rowcount(
+                db.execute(
+                    update(IdempotencyRow)
+                    .where(IdempotencyRow.owner.in_(owners), IdempotencyRow.state == "in_flight")
+                    .values(lease_expires_at=utcnow() + self.lease)
+                    .execution_options(synchronize_session=False)
                 )
             )
 
@@ -160,7 +258,8 @@ class IdempotencyMiddleware:
             return
         store: IdempotencyStore = state.idempotency
         method, path = scope["method"], scope["path"]
-        existing = await run_in_threadpool(store.begin, identity, key, method, path)
+        owner = store.new_owner()
+        existing = await run_in_threadpool(store.begin, identity, key, method, path, owner)
         request = Request(scope)
         if existing is not None:
             await self._answer_existing(existing, method, path, scope, receive, send, request)
@@ -186,13 +285,14 @@ class IdempotencyMiddleware:
                     store.finish,
                     identity,
                     key,
+                    owner,
                     digest.hexdigest(),
                     status,
                     captured["headers"],
                     bytes(captured["body"]),
                 )
             else:
-                await run_in_threadpool(store.forget, identity, key)
+                await run_in_threadpool(store.forget, identity, key, owner)
             settled = True
 
         async def capturing_send(message: Message) -> None:
@@ -217,7 +317,7 @@ class IdempotencyMiddleware:
             await self.app(scope, hashing_receive, capturing_send)
         finally:
             if not settled:
-                await run_in_threadpool(store.forget, identity, key)
+                await run_in_threadpool(store.forget, identity, key, owner)
 
     async def _answer_existing(
         self,

@@ -166,7 +166,8 @@ class ModelManager:
             self.request_reload()
 
     def ensure_bundled_default(self) -> None:
-        """If no session holds a SpikingEvoTextLM model, register the bundled default."""
+        """If no session holds a SpikingEvoTextLM model, register the bundled default (once,
+        however many servers start at once)."""
         with self.database.session() as db:
             has_model = db.scalar(
                 select(ArtifactRow.pk)
@@ -178,20 +179,30 @@ class ModelManager:
         serving = self._serving_module()
         config, weights, tokenizer = serving.bundled_default_files()
         catalog = Catalog(self.database)
-        session = catalog.create_session("bundled default model", bundled_default=True)
-        for kind, path in (("config", config), ("model", weights), ("tokenizer", tokenizer)):
-            digest = self.blobs.put_file(path)
-            catalog.add_artifact(
-                session_id=session["session_id"],
-                artifact_type=kind,
-                name=MODEL_FILES[kind],
-                llm_type=LLM_TYPE,
-                size=path.stat().st_size,
-                sha256=digest,
-                content_type=CONTENT_TYPES[kind],
-            )
-            self.blobs.release(digest)
-        log.info("registered the bundled default model as session %s", session["session_id"])
+        artifacts: list[dict[str, Any]] = []
+        session_id: str | None = None
+        try:
+            for kind, path in (("config", config), ("model", weights), ("tokenizer", tokenizer)):
+                artifacts.append(
+                    {
+                        "artifact_type": kind,
+                        "name": MODEL_FILES[kind],
+                        "llm_type": LLM_TYPE,
+                        "size": path.stat().st_size,
+                        "sha256": self.blobs.put_file(path),
+                        "content_type": CONTENT_TYPES[kind],
+                    }
+                )
+            # one transaction; concurrent starts register it once (the others get None)
+            session_id = catalog.register_bundled_default("bundled default model", artifacts)
+        finally:
+            for artifact in artifacts:
+                if session_id is None:
+                    self.blobs.abandon(artifact["sha256"], catalog.is_referenced)
+                else:
+                    self.blobs.release(artifact["sha256"])
+        if session_id is not None:
+            log.info("registered the bundled default model as session %s", session_id)
 
     def _candidates(self) -> list[_Candidate]:
         with self.database.session() as db:
@@ -220,7 +231,7 @@ class ModelManager:
         return sorted(complete, key=lambda c: c.newest_pk, reverse=True)
 
     def _materialize(self, candidate: _Candidate) -> Path:
-        folder = self.blobs.tmp_dir / f"model-{uuid.uuid4().hex}"
+        folder = self.blobs.tmp_dir / f"{self.blobs.temp_prefix('model-')}{uuid.uuid4().hex}"
         folder.mkdir()
         for kind, filename in MODEL_FILES.items():
             source = self.blobs.path_for(candidate.artifacts[kind][1])

@@ -13,6 +13,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text as sql,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +34,21 @@ class SessionRow(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     bundled_default: Mapped[bool] = mapped_column(default=False, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    artifact_count: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default="0"
+    )
+    """Kept in the transaction that adds an artifact (no ``count(*)`` per read)."""
+
+    __table_args__ = (
+        # at most one bundled default: concurrent starts insert it with ON CONFLICT DO NOTHING
+        Index(
+            "ux_sessions_bundled_default",
+            "bundled_default",
+            unique=True,
+            sqlite_where=sql("bundled_default"),
+            postgresql_where=sql("bundled_default"),
+        ),
+    )
 
 
 class ArtifactRow(Base):
@@ -54,6 +70,8 @@ class ArtifactRow(Base):
         Index("ix_artifacts_session_pk", "session_pk", "pk"),
         Index("ix_artifacts_type_pk", "artifact_type", "pk"),
         Index("ix_artifacts_sha256", "sha256"),
+        Index("ix_artifacts_name_pk", "name", "pk"),
+        Index("ix_artifacts_llm_type_pk", "llm_type", "pk"),
     )
 
 
@@ -73,13 +91,22 @@ class PromptRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """While running: the claimer renews it; once past, the attempt counts as abandoned."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
-        Index("ix_prompts_state_priority", "state", "priority", "pk"),
-        Index("ix_prompts_finished_at", "finished_at"),
+        # the claim query: WHERE state = ? ORDER BY priority DESC, pk ASC
+        Index("ix_prompts_claim", "state", sql("priority DESC"), "pk"),
+        # the latest result (WHERE state = 'completed' ORDER BY finished_at DESC, pk DESC)
+        # and the retention purge (WHERE state IN (...) AND finished_at < ?)
+        Index("ix_prompts_state_finished", "state", "finished_at", "pk"),
+        Index("ix_prompts_image_sha256", "image_sha256"),
+        Index("ix_prompts_audio_sha256", "audio_sha256"),
     )
 
 
@@ -111,3 +138,10 @@ class IdempotencyRow(Base):
     headers_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The request that claimed the key: only it may finish or release the row."""
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """While in flight: renewed by the owner's process; once past, another request may
+    take the key over (its owner died)."""

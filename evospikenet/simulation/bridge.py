@@ -7,8 +7,10 @@ turns heartbeats (``heartbeat/{node_id}``) into node status records. The databas
 record: a prompt is claimed only when a coordinator is up, a prompt not acknowledged is re-sent,
 a given-back attempt is requeued (or failed once its attempts are spent), prompts of a node
 that went silent or restarted are requeued at once (and by the server's janitor,
-``requeue_stale``), and prompts left ``running`` by an earlier
-server run are requeued when the bridge starts (so run one bridge per database).
+``requeue_stale``). Every queue call names the attempt, so nothing done for an older attempt
+touches a newer one. The bridge renews the leases of the attempts it holds; at start it
+requeues only attempts whose lease ran out (their bridge is gone), so several bridges may share
+one database. A coordinator's capacity is counted in the database, across bridges.
 
 All queue and registry calls run on the bridge's one worker thread, never on Zenoh's.
 """
@@ -43,6 +45,7 @@ RESEND_SECONDS = 2.0
 MAX_SENDS = 5
 PROMPT_TIMEOUT_SECONDS = 900.0
 LOST_GRACE_SECONDS = 3.0
+RENEW_SECONDS = 5.0
 NODE_TYPE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -63,11 +66,14 @@ class ClaimedPromptLike(Protocol):
 class PromptQueueLike(Protocol):
     """The part of ``evospikenet.server.brain.queue.PromptQueue`` the bridge uses."""
 
-    def claim_next(self, node_id: str) -> ClaimedPromptLike | None: ...
-    def complete(self, prompt_id: str, response: str) -> bool: ...
-    def fail(self, prompt_id: str, error: str) -> bool: ...
-    def requeue(self, prompt_id: str, reason: str) -> str | None: ...
-    def requeue_stale(self, live_node_ids: set[str]) -> list[str]: ...
+    def claim_next(
+        self, node_id: str, *, capacity: int | None = None
+    ) -> ClaimedPromptLike | None: ...
+    def complete(self, prompt_id: str, response: str, attempt: int | None = None) -> bool: ...
+    def fail(self, prompt_id: str, error: str, attempt: int | None = None) -> bool: ...
+    def requeue(self, prompt_id: str, reason: str, attempt: int | None = None) -> str | None: ...
+    def requeue_expired(self) -> list[str]: ...
+    def renew(self, attempts: dict[str, int]) -> int: ...
 
 
 class NodeRegistryLike(Protocol):
@@ -146,6 +152,7 @@ class SimulationBridge:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._session: Any = None
+        self._renewed = 0.0
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -153,9 +160,9 @@ class SimulationBridge:
         """Listen on the endpoint and start the worker thread."""
         if self._thread is not None:
             raise BridgeError("the bridge is already running")
-        orphans = self.queue.requeue_stale(set())
+        orphans = self.queue.requeue_expired()
         if orphans:
-            log.warning("requeued %d prompt(s) left running by an earlier run", len(orphans))
+            log.warning("requeued %d prompt(s) whose claimer stopped renewing", len(orphans))
         if self.router:
             self._session = open_router_client(self.router)
         elif self.any_free_port:
@@ -272,18 +279,18 @@ class SimulationBridge:
             return
         entry = self._in_flight.get(prompt_id)
         attempt = message.get("attempt")
+        if not isinstance(attempt, int) or isinstance(attempt, bool):
+            log.warning("dropped a result for %s without attempt", prompt_id)
+            return
+        if entry is not None and entry.attempt == attempt:
+            del self._in_flight[prompt_id]
         if isinstance(message.get("response"), str):
-            self._in_flight.pop(prompt_id, None)
-            if not self.queue.complete(prompt_id, message["response"]):
-                log.info("result for %s ignored: the prompt was already final", prompt_id)
+            if not self.queue.complete(prompt_id, message["response"], attempt):
+                log.info("result for %s attempt %d ignored: not current", prompt_id, attempt)
         elif isinstance(message.get("error"), str):
-            self._in_flight.pop(prompt_id, None)
-            self.queue.fail(prompt_id, message["error"])
+            self.queue.fail(prompt_id, message["error"], attempt)
         elif isinstance(message.get("retry"), str):
-            if entry is not None and entry.attempt != attempt:
-                return  # a stale attempt; the newer one is still running
-            self._in_flight.pop(prompt_id, None)
-            state = self.queue.requeue(prompt_id, message["retry"])
+            state = self.queue.requeue(prompt_id, message["retry"], attempt)
             log.warning("prompt %s given back (%s): now %s", prompt_id, message["retry"], state)
         else:
             log.warning("dropped a result for %s with no response, error or retry", prompt_id)
@@ -292,9 +299,10 @@ class SimulationBridge:
         """Requeue the prompts a coordinator held (it went offline or restarted). The server's
         janitor does the same for silent nodes, but only if it runs while the registry shows
         the node offline: a coordinator restarted within a second would slip through."""
-        for prompt_id in [p for p, e in self._in_flight.items() if e.coordinator == node_id]:
+        for entry in [e for e in self._in_flight.values() if e.coordinator == node_id]:
+            prompt_id = entry.prompt_id
             del self._in_flight[prompt_id]
-            state = self.queue.requeue(prompt_id, reason)
+            state = self.queue.requeue(prompt_id, reason, entry.attempt)
             log.warning("prompt %s given back (%s): now %s", prompt_id, reason, state)
 
     def _requeue_lost(self, node_id: str, holding: set[str]) -> None:
@@ -312,14 +320,22 @@ class SimulationBridge:
             elif now - entry.missing_since > LOST_GRACE_SECONDS:
                 del self._in_flight[entry.prompt_id]
                 log.warning("prompt %s: its result from %s was lost", entry.prompt_id, node_id)
-                self.queue.requeue(entry.prompt_id, "its result was lost on the way")
+                self.queue.requeue(entry.prompt_id, "its result was lost on the way", entry.attempt)
 
     def _tick(self) -> None:
         for peer in self.peers.newly_offline():
             log.warning("node %s (%s) is offline: no heartbeat", peer.node_id, peer.role)
             self._give_back(peer.node_id, "its coordinator went offline while working on it")
         self._resend_or_give_up()
+        self._renew_leases()
         self._dispatch()
+
+    def _renew_leases(self) -> None:
+        """Every ``RENEW_SECONDS``: extend the leases of the attempts this bridge holds."""
+        now = time.monotonic()
+        if self._in_flight and now - self._renewed >= RENEW_SECONDS:
+            self._renewed = now
+            self.queue.renew({e.prompt_id: e.attempt for e in self._in_flight.values()})
 
     def _resend_or_give_up(self) -> None:
         now = time.monotonic()
@@ -327,12 +343,16 @@ class SimulationBridge:
             if now - entry.first_sent > self.prompt_timeout_seconds:
                 del self._in_flight[entry.prompt_id]
                 limit = self.prompt_timeout_seconds
-                self.queue.requeue(entry.prompt_id, f"no result within {limit:.0f} s")
+                self.queue.requeue(
+                    entry.prompt_id, f"no result within {limit:.0f} s", entry.attempt
+                )
             elif not entry.acked and now - entry.last_sent > self.resend_seconds:
                 if entry.sends >= MAX_SENDS:
                     del self._in_flight[entry.prompt_id]
                     self.queue.requeue(
-                        entry.prompt_id, f"coordinator {entry.coordinator} did not acknowledge it"
+                        entry.prompt_id,
+                        f"coordinator {entry.coordinator} did not acknowledge it",
+                        entry.attempt,
                     )
                     continue
                 entry.sends += 1
@@ -346,10 +366,10 @@ class SimulationBridge:
             capacity = peer.report.get("capacity")
             limit = capacity if isinstance(capacity, int) and capacity > 0 else 1
             held = sum(1 for e in self._in_flight.values() if e.coordinator == peer.node_id)
-            while held < limit:
-                claimed = self.queue.claim_next(peer.node_id)
+            while held < limit:  # held here is a lower bound: the queue counts every bridge's
+                claimed = self.queue.claim_next(peer.node_id, capacity=limit)
                 if claimed is None:
-                    return
+                    break
                 self._send(claimed, peer.node_id)
                 held += 1
 
@@ -358,7 +378,9 @@ class SimulationBridge:
             image = claimed.image_path.read_bytes() if claimed.image_path else None
             audio = claimed.audio_path.read_bytes() if claimed.audio_path else None
         except OSError as exc:
-            self.queue.fail(claimed.prompt_id, f"the prompt's media cannot be read: {exc}")
+            self.queue.fail(
+                claimed.prompt_id, f"the prompt's media cannot be read: {exc}", claimed.attempts
+            )
             return
         payload = self.codec.encode(
             {

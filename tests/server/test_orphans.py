@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+from slow_upload import finish_upload, slow_upload
 
 from evospikenet.server.blobstore import BlobStore
 
@@ -27,6 +27,10 @@ def _blob_path(root: Path, data: bytes) -> Path:
     return root / "blobs" / digest[:2] / digest[2:4] / digest
 
 
+def _no_rows(_digests: list[str]) -> set[str]:
+    return set()
+
+
 def test_pins_and_abandon_with_real_files(tmp_path):
     store = BlobStore(tmp_path)
     store.open()
@@ -36,7 +40,7 @@ def test_pins_and_abandon_with_real_files(tmp_path):
     path = store.path_for(digest)
     _age(path)
     # pinned: the collector keeps it whatever its age
-    assert store.remove_unreferenced(set, grace_seconds=60) == 0 and path.exists()
+    assert store.remove_unreferenced(_no_rows, grace_seconds=60) == 0 and path.exists()
     # one request fails: the other still needs the blob
     assert store.abandon(digest, referenced=lambda _: False) is False and path.exists()
     # the other fails too, but a row references the bytes: kept
@@ -46,7 +50,7 @@ def test_pins_and_abandon_with_real_files(tmp_path):
     assert store.abandon(other, referenced=lambda _: False) is True
     assert not store.path_for(other).exists()
     # released and unreferenced: collected once older than the grace period
-    assert store.remove_unreferenced(set, grace_seconds=60) == 1 and not path.exists()
+    assert store.remove_unreferenced(_no_rows, grace_seconds=60) == 1 and not path.exists()
 
 
 def test_a_committed_duplicate_is_fresh_again(tmp_path):
@@ -56,28 +60,7 @@ def test_a_committed_duplicate_is_fresh_again(tmp_path):
     store.release(digest)
     _age(store.path_for(digest))
     store.release(store.put_bytes(b"same"))  # dedup: the existing file is touched
-    assert store.remove_unreferenced(set, grace_seconds=60) == 0
-
-
-def _slow_upload(live, session_id: str) -> tuple[socket.socket, bytes]:
-    boundary = "orphanboundary"
-    head_fields = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="session_id"\r\n\r\n{session_id}'
-        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="artifact_type"\r\n\r\ndataset'
-        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nslow.bin'
-        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.bin"'
-        "\r\nContent-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    data = os.urandom(3 * 1024 * 1024)
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    head = (
-        f"POST /api/artifacts HTTP/1.1\r\nHost: x\r\nX-API-Key: {live.api_key}\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-        f"Content-Length: {len(head_fields) + len(data) + len(tail)}\r\n\r\n"
-    ).encode()
-    sock = socket.create_connection(("127.0.0.1", live.port), timeout=30)
-    sock.sendall(head + head_fields + data[: 2 * 1024 * 1024])
-    return sock, data[2 * 1024 * 1024 :] + tail
+    assert store.remove_unreferenced(_no_rows, grace_seconds=60) == 0
 
 
 def test_orphans_are_collected_while_the_server_runs_and_nothing_else(make_server):
@@ -109,7 +92,7 @@ def test_orphans_are_collected_while_the_server_runs_and_nothing_else(make_serve
     young.parent.mkdir(parents=True, exist_ok=True)
     young.write_bytes(b"young orphan")
     # an upload in progress whose temp file looks old: its writer holds it open
-    sock, rest = _slow_upload(live, session_id)
+    sock, rest = slow_upload(live, session_id)
     try:
         deadline = time.monotonic() + 10
         temps: list[Path] = []
@@ -124,10 +107,7 @@ def test_orphans_are_collected_while_the_server_runs_and_nothing_else(make_serve
         assert not orphan.exists() and not stale_temp.exists()
         time.sleep(1.5)  # at least one more pass with the upload still open
         assert referenced.exists() and young.exists() and temps[0].exists()
-        sock.sendall(rest)
-        answer = sock.recv(65536)
-        while b"\r\n\r\n" not in answer:
-            answer += sock.recv(65536)
+        answer = finish_upload(sock, rest)
         assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
     finally:
         sock.close()

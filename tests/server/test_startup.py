@@ -81,9 +81,13 @@ def test_restart_removes_orphan_blobs_and_temp_files(make_server):
     orphan.write_bytes(b"left by a crash between rename and commit")
     old = time.time() - 3600
     os.utime(orphan, (old, old))
-    leftover = live.data_dir / "tmp" / "upload-leftover"
+    leftover = live.data_dir / "tmp" / "upload-leftover"  # no owner: abandoned once old
     leftover.write_bytes(b"partial")
+    os.utime(leftover, (old, old))
     live.start()
+    deadline = time.monotonic() + 10  # the janitor's first pass, right after start
+    while (orphan.exists() or leftover.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not orphan.exists() and not leftover.exists()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from evospikenet.server.db import Database, as_utc, isoformat, utcnow
+from evospikenet.server.db import Database, as_utc, insert, isoformat, utcnow
 from evospikenet.server.tables import NodeRow
 
 
@@ -18,13 +18,14 @@ class NodeRegistry:
         self.database = database
         self.offline_after = offline_after
 
-    def _effective_status(self, row: NodeRow) -> str:
+    def _effective_status(self, row: Any) -> str:
         if row.last_heartbeat is None:
             return "offline"
         age = utcnow() - as_utc(row.last_heartbeat)
         return "offline" if age > timedelta(seconds=self.offline_after) else row.status
 
-    def _json(self, row: NodeRow) -> dict[str, Any]:
+    def _json(self, row: Any) -> dict[str, Any]:
+        """A node as the API shows it (``row``: a ``NodeRow`` or a result row)."""
         return {
             "id": row.id,
             "rank": row.rank,
@@ -47,23 +48,24 @@ class NodeRegistry:
         spike_rate: float | None = None,
         host: str | None = None,
     ) -> dict[str, Any]:
-        """Record a heartbeat/report; fields not given keep their last value."""
+        """Record a heartbeat/report; fields not given keep their last value.
+
+        One ``INSERT … ON CONFLICT DO UPDATE``: the first reports of a node, sent at once,
+        never collide (no check-then-insert)."""
+        values: dict[str, Any] = {
+            "rank": rank,
+            "type": node_type,
+            "status": status,
+            "last_heartbeat": utcnow(),
+        }
+        optional = {"prompts_done": prompts_done, "spike_rate": spike_rate, "host": host}
+        values.update({name: value for name, value in optional.items() if value is not None})
+        statement = insert(NodeRow, self.database.dialect).values(
+            id=node_id, **{"prompts_done": 0, **values}
+        )
+        statement = statement.on_conflict_do_update(index_elements=["id"], set_=values)
         with self.database.session() as db:
-            row = db.get(NodeRow, node_id)
-            if row is None:
-                row = NodeRow(id=node_id, rank=rank, type=node_type, status=status, prompts_done=0)
-                db.add(row)
-            row.rank = rank
-            row.type = node_type
-            row.status = status
-            row.last_heartbeat = utcnow()
-            if prompts_done is not None:
-                row.prompts_done = prompts_done
-            if spike_rate is not None:
-                row.spike_rate = spike_rate
-            if host is not None:
-                row.host = host
-            db.flush()
+            row = db.execute(statement.returning(*NodeRow.__table__.c)).one()
             return self._json(row)
 
     def list(self) -> list[dict[str, Any]]:

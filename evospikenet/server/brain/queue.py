@@ -4,6 +4,13 @@ States: ``queued`` → ``running`` (a node claimed it) → ``completed`` | ``fai
 whose node died is put back in the queue until ``max_attempts`` claims were spent, then failed.
 Every method is synchronous (call it from a worker thread, never on the event loop) and safe to
 call from several threads and processes: claims are atomic (conditional UPDATE).
+
+A claim is one *attempt* (``attempts`` counts them) with a lease that its claimer renews
+(``renew``); ``complete``, ``fail`` and ``requeue`` given an attempt number change the prompt
+only while that attempt is current, so a late answer or give-back of an older attempt cannot
+touch a newer one. ``requeue_expired`` requeues only attempts whose lease ran out (their
+claimer is gone). A claim with a ``capacity`` counts the node's running prompts in the database
+(so across every bridge and server sharing it).
 """
 
 from __future__ import annotations
@@ -13,16 +20,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, text, update
+from sqlalchemy.orm import aliased
 
 from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.brain.notifier import PromptNotifier
 from evospikenet.server.catalog import Catalog
-from evospikenet.server.db import Database, isoformat, utcnow
+from evospikenet.server.db import Database, isoformat, lock_key, utcnow
 from evospikenet.server.ids import new_id
 from evospikenet.server.tables import PromptRow
 
 TERMINAL = ("completed", "failed")
+LEASE_SECONDS = 30.0
+"""How long a claim stays valid without ``renew`` (the bridge renews every few seconds)."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,13 @@ class PromptQueue:
         notifier: PromptNotifier,
         *,
         max_attempts: int = 3,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.database = database
         self.blobs = blobs
         self.notifier = notifier
         self.max_attempts = max_attempts
+        self.lease = timedelta(seconds=lease_seconds)
 
     # --- the API side -------------------------------------------------------------------
 
@@ -176,10 +188,18 @@ class PromptQueue:
 
     # --- the simulation side ------------------------------------------------------------
 
-    def claim_next(self, node_id: str) -> ClaimedPrompt | None:
-        """Take the highest-priority, oldest queued prompt for ``node_id`` (None if empty)."""
+    def claim_next(self, node_id: str, *, capacity: int | None = None) -> ClaimedPrompt | None:
+        """Take the highest-priority, oldest queued prompt for ``node_id``; None if the queue
+        is empty or ``node_id`` already runs ``capacity`` prompts (counted in the database)."""
+        others = aliased(PromptRow)
         for _ in range(8):
             with self.database.session() as db:
+                if capacity is not None and self.database.dialect == "postgresql":
+                    # claims for one node take turns, so the count below cannot be outrun
+                    db.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": lock_key(f"claim:{node_id}")},
+                    )
                 row = db.scalar(
                     select(PromptRow)
                     .where(PromptRow.state == "queued")
@@ -191,24 +211,36 @@ class PromptQueue:
                     return None
                 attempts = row.attempts + 1
                 now = utcnow()
+                conditions = [
+                    PromptRow.pk == row.pk,
+                    PromptRow.state == "queued",
+                    PromptRow.attempts == row.attempts,
+                ]
+                if capacity is not None:
+                    running = (
+                        select(func.count())
+                        .select_from(others)
+                        .where(others.state == "running", others.claimed_by == node_id)
+                        .scalar_subquery()
+                    )
+                    conditions.append(running < capacity)
                 claimed = _rowcount(
                     db.execute(
                         update(PromptRow)
-                        .where(
-                            PromptRow.pk == row.pk,
-                            PromptRow.state == "queued",
-                            PromptRow.attempts == row.attempts,
-                        )
+                        .where(*conditions)
                         .values(
                             state="running",
                             claimed_by=node_id,
                             started_at=now,
                             attempts=attempts,
+                            lease_expires_at=now + self.lease,
                         ),
                         execution_options={"synchronize_session": False},
                     )
                 )
                 if claimed != 1:
+                    if capacity is not None and self._running_for(db, node_id) >= capacity:
+                        return None  # the node is full
                     continue  # another claimer won the race; try the next prompt
                 result = ClaimedPrompt(
                     prompt_id=row.id,
@@ -223,62 +255,124 @@ class PromptQueue:
             return result
         return None
 
-    def _finish(self, prompt_id: str, **values: Any) -> bool:
+    @staticmethod
+    def _running_for(db: Any, node_id: str) -> int:
+        return int(
+            db.scalar(
+                select(func.count(PromptRow.pk)).where(
+                    PromptRow.state == "running", PromptRow.claimed_by == node_id
+                )
+            )
+            or 0
+        )
+
+    def renew(self, attempts: dict[str, int]) -> int:
+        """Extend the leases of running attempts (``{prompt_id: attempt}``) still current;
+        returns how many."""
+        if not attempts:
+            return 0
+        with self.database.session() as db:
+            rows = db.execute(
+                select(PromptRow.pk, PromptRow.id, PromptRow.attempts).where(
+                    PromptRow.id.in_(list(attempts)), PromptRow.state == "running"
+                )
+            ).all()
+            current = [pk for pk, pid, attempt in rows if attempts.get(pid) == attempt]
+            if not current:
+                return 0
+            return _rowcount(
+                db.execute(
+                    update(PromptRow)
+                    .where(PromptRow.pk.in_(current), PromptRow.state == "running")
+                    .values(lease_expires_at=utcnow() + self.lease),
+                    execution_options={"synchronize_session": False},
+                )
+            )
+
+    def _finish(self, prompt_id: str, attempt: int | None, **values: Any) -> bool:
+        conditions = [PromptRow.id == prompt_id, PromptRow.state.in_(("queued", "running"))]
+        if attempt is not None:
+            conditions.append(PromptRow.attempts == attempt)
         with self.database.session() as db:
             changed = _rowcount(
                 db.execute(
                     update(PromptRow)
-                    .where(PromptRow.id == prompt_id, PromptRow.state.in_(("queued", "running")))
-                    .values(finished_at=utcnow(), **values)
+                    .where(*conditions)
+                    .values(finished_at=utcnow(), lease_expires_at=None, **values)
                 )
             )
         self.notifier.notify(prompt_id)
         return changed == 1
 
-    def complete(self, prompt_id: str, response: str) -> bool:
-        """Record the answer; False if the prompt was not queued or running (already final)."""
-        return self._finish(prompt_id, state="completed", response=response, error=None)
+    def complete(self, prompt_id: str, response: str, attempt: int | None = None) -> bool:
+        """Record the answer; False if the prompt was already final, or ``attempt`` is given
+        and is not the current one."""
+        return self._finish(prompt_id, attempt, state="completed", response=response, error=None)
 
-    def fail(self, prompt_id: str, error: str) -> bool:
-        """Fail the prompt for good with a message for the client."""
-        return self._finish(prompt_id, state="failed", error=error)
+    def fail(self, prompt_id: str, error: str, attempt: int | None = None) -> bool:
+        """Fail the prompt for good with a message for the client (same checks as
+        ``complete``)."""
+        return self._finish(prompt_id, attempt, state="failed", error=error)
 
-    def requeue(self, prompt_id: str, reason: str) -> str | None:
+    def requeue(self, prompt_id: str, reason: str, attempt: int | None = None) -> str | None:
         """Put a running prompt back in the queue, or fail it once its attempts are spent.
 
-        Returns the new state (``queued`` or ``failed``), None if it was not running.
+        Returns the new state (``queued`` or ``failed``), None if it was not running (or
+        ``attempt`` is given and is not the current one).
         """
+        conditions = [PromptRow.id == prompt_id, PromptRow.state == "running"]
+        if attempt is not None:
+            conditions.append(PromptRow.attempts == attempt)
         with self.database.session() as db:
-            row = db.scalar(
-                select(PromptRow).where(PromptRow.id == prompt_id, PromptRow.state == "running")
-            )
+            row = db.scalar(select(PromptRow).where(*conditions))
             if row is None:
                 return None
+            conditions.append(PromptRow.attempts == row.attempts)
             if row.attempts >= self.max_attempts:
-                row.state = "failed"
-                row.error = f"gave up after {row.attempts} attempts: {reason}"
-                row.finished_at = utcnow()
+                values: dict[str, Any] = {
+                    "state": "failed",
+                    "error": f"gave up after {row.attempts} attempts: {reason}",
+                    "finished_at": utcnow(),
+                }
             else:
-                row.state = "queued"
-                row.claimed_by = None
-                row.started_at = None
-            new_state = row.state
+                values = {"state": "queued", "claimed_by": None, "started_at": None}
+            changed = _rowcount(
+                db.execute(
+                    update(PromptRow).where(*conditions).values(lease_expires_at=None, **values),
+                    execution_options={"synchronize_session": False},
+                )
+            )
+        if changed != 1:
+            return None  # finished or requeued meanwhile
         self.notifier.notify(prompt_id)
-        return new_state
+        return str(values["state"])
+
+    def _running(self, *conditions: Any) -> list[tuple[str, int, str | None]]:
+        """(prompt id, attempt, node) of running prompts matching ``conditions``."""
+        with self.database.session() as db:
+            rows = db.execute(
+                select(PromptRow.id, PromptRow.attempts, PromptRow.claimed_by).where(
+                    PromptRow.state == "running", *conditions
+                )
+            ).all()
+        return [(pid, attempt, node) for pid, attempt, node in rows]
 
     def requeue_stale(self, live_node_ids: set[str]) -> list[str]:
         """Requeue (or fail) every running prompt whose node is not in ``live_node_ids``."""
-        with self.database.session() as db:
-            stale = [
-                pid
-                for pid, node in db.execute(
-                    select(PromptRow.id, PromptRow.claimed_by).where(PromptRow.state == "running")
-                )
-                if node not in live_node_ids
-            ]
-        for prompt_id in stale:
-            self.requeue(prompt_id, "the node working on it went offline")
-        return stale
+        reason = "the node working on it went offline"
+        return [
+            pid
+            for pid, attempt, node in self._running()
+            if node not in live_node_ids and self.requeue(pid, reason, attempt)
+        ]
+
+    def requeue_expired(self) -> list[str]:
+        """Requeue (or fail) running attempts whose lease ran out: their claimer is gone."""
+        expired = or_(PromptRow.lease_expires_at.is_(None), PromptRow.lease_expires_at < utcnow())
+        reason = "the process that claimed it stopped renewing it"
+        return [
+            pid for pid, attempt, _ in self._running(expired) if self.requeue(pid, reason, attempt)
+        ]
 
     def purge_expired(self, retention_seconds: float) -> int:
         """Delete finished prompts older than the retention period; returns how many."""

@@ -33,6 +33,7 @@ class BrainService:
         blobs: BlobStore,
         *,
         purge_also: Callable[[], None] | None = None,
+        every_pass: Callable[[], object] | None = None,
     ) -> None:
         self.settings = settings
         self.notifier = PromptNotifier()
@@ -42,6 +43,7 @@ class BrainService:
         self.nodes = NodeRegistry(database, offline_after=settings.node_offline_seconds)
         self._janitor: asyncio.Task[None] | None = None
         self._purge_also = purge_also
+        self._every_pass = every_pass
         self.closing = False
         self.long_polls = 0
 
@@ -63,11 +65,17 @@ class BrainService:
                 await self._janitor
 
     def janitor_pass(self, *, purge: bool) -> None:
-        """Requeue prompts of offline nodes; with ``purge``, delete results past retention
-        (and run ``purge_also``, e.g. expired idempotency keys)."""
+        """Run ``every_pass`` (e.g. renewing leases); requeue prompts of offline nodes and
+        attempts whose lease ran out; with ``purge``, delete results past retention (and run
+        ``purge_also``, e.g. expired idempotency keys)."""
+        if self._every_pass is not None:
+            self._every_pass()
         requeued = self.queue.requeue_stale(self.nodes.live_ids())
         if requeued:
             log.warning("requeued %d prompt(s) of offline nodes: %s", len(requeued), requeued)
+        expired = self.queue.requeue_expired()
+        if expired:
+            log.warning("requeued %d prompt(s) whose claimer is gone: %s", len(expired), expired)
         if purge:
             self.queue.purge_expired(self.settings.result_retention_seconds)
             if self._purge_also is not None:
