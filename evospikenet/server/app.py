@@ -164,13 +164,13 @@ def build_state(settings: Settings) -> ServerState:
 
 
 def open_storage(state: ServerState) -> None:
-    """Create folders, migrate the database, clean what an interrupted run left behind."""
+    """Create folders and migrate the database. Nothing is deleted here: other processes may
+    share the folder and the database; the janitor's first pass (right after start) collects
+    what is provably abandoned."""
     state.settings.data_dir.mkdir(parents=True, exist_ok=True)
     claim_database(state)  # SQLite: refuse a second process on the same file
     state.blobs.open()
     state.db.migrate()
-    state.idempotency.clear_stale()
-    collect_orphans(state.blobs, state.db, state.settings.orphan_grace_seconds)
 
 
 def create_app(settings: Settings | None = None, plugins: Sequence[Plugin] = ()) -> FastAPI:
