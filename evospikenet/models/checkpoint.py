@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .budget import check_budget
 from .errors import ModelLoadError
 from .spiking_lm import SpikingEvoTextLM
 
@@ -111,6 +112,7 @@ def build_model(config: Mapping[str, Any], state: Mapping[str, Tensor]) -> Spiki
             f"config does not fit the weights: it describes ~{estimated_parameters(config)} "
             f"parameters, the weights hold {stored}"
         )
+    check_budget(config)  # before anything of its size is allocated
     try:
         model = SpikingEvoTextLM(**config)
     except (TypeError, ValueError) as exc:
@@ -123,7 +125,11 @@ def build_model(config: Mapping[str, Any], state: Mapping[str, Tensor]) -> Spiki
 
 
 def load_checkpoint(config_path: Path, weights_path: Path) -> tuple[SpikingEvoTextLM, list[str]]:
-    """Build and load the model from files; also returns the dropped config keys."""
+    """Build and load the model from files; also returns the dropped config keys.
+
+    A config whose worst request exceeds the :class:`~evospikenet.models.budget.ModelBudget`
+    is refused before the model is built (see :func:`build_model`).
+    """
     try:
         config_bytes = Path(config_path).read_bytes()
         weights_bytes = Path(weights_path).read_bytes()

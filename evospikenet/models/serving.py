@@ -22,13 +22,33 @@ __all__ = [
     "GenerationOutput",
     "LoadedModel",
     "ModelLoadError",
+    "PromptError",
     "bundled_default_files",
+    "check_prompt_text",
     "load_model_from_files",
     "models_available",
 ]
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 LLM_TYPE = "SpikingEvoTextLM"
+
+
+class PromptError(ValueError):
+    """One prompt cannot be generated from (e.g. lone surrogates, which are not text); the
+    other prompts of its batch are not affected."""
+
+
+def check_prompt_text(prompt: object) -> None:
+    """:class:`PromptError` unless ``prompt`` is a string of valid Unicode text (cheap: no
+    tokenizer; lone surrogates such as ``"\\ud800"`` pass JSON parsing but are not text)."""
+    if not isinstance(prompt, str):
+        raise PromptError("the prompt must be a string")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PromptError(
+            f"holds a lone surrogate at character {exc.start} (not valid Unicode text)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,14 @@ class LoadedModel:
         with self._lock:
             return dict(self._model.spike_rates())
 
+    def encode_prompt(self, prompt: str) -> list[int]:
+        """``prompt``'s token ids; :class:`PromptError` if it cannot be tokenized."""
+        check_prompt_text(prompt)
+        try:
+            return list(self._tokenizer.encode(prompt))
+        except Exception as exc:  # the tokenizer refused this text: it is this prompt's fault
+            raise PromptError(f"cannot be tokenized ({type(exc).__name__})") from None
+
     def generate(
         self,
         prompts: list[str],
@@ -82,7 +110,8 @@ class LoadedModel:
         top_k: int | None = None,
         seed: int | None = None,
         on_text: Callable[[int, str], None] | None = None,
-    ) -> list[GenerationOutput]:
+        isolate: bool = False,
+    ) -> list[Any]:
         """Continue each prompt by up to ``max_new_tokens`` tokens (blocking, CPU).
 
         Prompts longer than the context are cut from the left. ``temperature <= 0`` is greedy.
@@ -91,20 +120,53 @@ class LoadedModel:
         an incomplete character at the end is dropped. ``on_text(prompt_index, chunk)`` receives
         each prompt's text in chunks as soon as they are complete (while generating, under the
         lock; an exception it raises stops generation); the chunks join to ``text``.
+
+        A prompt that cannot be tokenized raises :class:`PromptError`; with ``isolate`` its
+        place in the returned list holds that error instead and the other prompts are generated
+        as if it had not been there (one request's bad input never fails its batch).
         """
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
             raise ValueError("prompts must be a list of strings")
-        if not prompts:
-            return []
+        results: list[Any] = []
+        for prompt in prompts:
+            try:
+                results.append(self.encode_prompt(prompt))
+            except PromptError as exc:
+                if not isolate:
+                    raise
+                results.append(exc)
+        good = [row for row, item in enumerate(results) if not isinstance(item, PromptError)]
+        if good:
+            outputs = self._generate_encoded(
+                [results[row] for row in good],
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_k=top_k,
+                seed=seed,
+                on_text=None if on_text is None else (lambda i, chunk: on_text(good[i], chunk)),
+            )
+            for row, output in zip(good, outputs, strict=True):
+                results[row] = output
+        return results
+
+    def _generate_encoded(
+        self,
+        encoded: list[list[int]],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        top_k: int | None,
+        seed: int | None,
+        on_text: Callable[[int, str], None] | None,
+    ) -> list[GenerationOutput]:
         import torch
 
         from .generation import generate_ids
 
-        encoded = [self._tokenizer.encode(p) for p in prompts]
         kept = [ids[-self.context_length :] for ids in encoded]
         fed = [ids if ids else [self._tokenizer.start_id] for ids in kept]
         decoders = [self.text_decoder(ids) for ids in kept]
-        texts: list[list[str]] = [[] for _ in prompts]
+        texts: list[list[str]] = [[] for _ in encoded]
 
         def take(row: int, token: int) -> None:
             chunk = decoders[row].push(token)

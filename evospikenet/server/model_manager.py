@@ -24,6 +24,7 @@ from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.catalog import Catalog
 from evospikenet.server.db import Database, isoformat, utcnow
 from evospikenet.server.errors import ApiError
+from evospikenet.server.generation_guard import check_prompt, generation_failed, outcome
 from evospikenet.server.tables import ArtifactRow, SessionRow
 
 log = logging.getLogger("evospikenet.server.models")
@@ -351,6 +352,7 @@ class ModelManager:
             if self.loading:
                 detail = "A model is being loaded; try again shortly. " + detail
             raise ApiError(503, "MODEL_002", detail, kind="no-model", headers={"Retry-After": "5"})
+        check_prompt(prompt)  # one bad prompt must not join (and fail) a batch
         loop = asyncio.get_running_loop()
         pending = _Pending(served, prompt, params, loop.create_future())
         self._pending.append(pending)
@@ -390,19 +392,23 @@ class ModelManager:
                 try:
                     outputs = await loop.run_in_executor(
                         self._gen_executor,
-                        functools.partial(first.served.model.generate, prompts, **params),
+                        functools.partial(
+                            first.served.model.generate, prompts, isolate=True, **params
+                        ),
                     )
                 except Exception as exc:
-                    log.exception("generation failed")
-                    error = ApiError(
-                        500, "MODEL_001", f"Generation failed: {exc}", kind="generation-failed"
-                    )
+                    error = generation_failed(exc)
                     for p in batch:
                         if not p.future.done():
                             p.future.set_exception(error)
                     continue
                 for p, output in zip(batch, outputs, strict=True):
-                    if not p.future.done():
+                    failed = outcome(output)
+                    if p.future.done():
+                        continue
+                    if failed is not None:
+                        p.future.set_exception(failed)
+                    else:
                         p.future.set_result(output)
         finally:
             self._draining = False
