@@ -15,7 +15,7 @@ GEN_CONFIG := openapi/generator-config.yaml
 GEN_TEMPLATES := openapi/templates
 GEN_PACKAGE := evospikenet_api_client
 GEN_DIR := generated/$(GEN_PACKAGE)
-EXTRAS := server,models,simulation,progress,postgres,dev
+EXTRAS := server,models,simulation,progress,postgres,s3,dev
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv install generate check-generated lint test test-postgres demo serve bench clean

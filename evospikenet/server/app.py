@@ -27,10 +27,11 @@ from evospikenet.server.idempotency import IdempotencyMiddleware, IdempotencySto
 from evospikenet.server.limits import RequestLimitsMiddleware
 from evospikenet.server.middleware import RequestContextMiddleware
 from evospikenet.server.model_manager import ModelManager
-from evospikenet.server.ratelimit import RateLimiter
+from evospikenet.server.ratelimit import make_rate_limiter
 from evospikenet.server.remote_hosts import NodesFile
 from evospikenet.server.replicas import claim_database, share_changes
 from evospikenet.server.routers import artifacts, distributed_brain, generate, health, sessions
+from evospikenet.server.s3store import open_blob_store
 from evospikenet.server.settings import Settings
 from evospikenet.server.spec import load_spec
 from evospikenet.server.state import ServerState
@@ -128,7 +129,7 @@ def build_state(settings: Settings) -> ServerState:
     """The server's parts (nothing is opened yet)."""
     spec = load_spec()
     database = Database(settings.resolved_database_url)
-    blobs = BlobStore(settings.data_dir)
+    blobs = open_blob_store(settings.data_dir, settings.blob_url)
     idempotency = IdempotencyStore(database, settings.idempotency_ttl_seconds)
 
     def periodic_purge() -> None:
@@ -151,7 +152,7 @@ def build_state(settings: Settings) -> ServerState:
         models=ModelManager(database, blobs, enabled=settings.load_models),
         idempotency=idempotency,
         rate_limiter=(
-            RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+            make_rate_limiter(database, settings.rate_limit_per_minute, settings.rate_limit_burst)
             if settings.rate_limit_enabled
             else None
         ),

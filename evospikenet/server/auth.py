@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from evospikenet.server.caller import API_KEY_HEADER, identify
 from evospikenet.server.errors import ApiError
-from evospikenet.server.ratelimit import retry_after_header
+from evospikenet.server.ratelimit import DatabaseRateLimiter, retry_after_header
 from evospikenet.server.state import ServerState, server_state
 
 
@@ -43,10 +44,14 @@ def authenticate(request: Request, state: ServerState, *, node_keys_ok: bool) ->
     return caller.identity
 
 
-def _rate_limit(state: ServerState, identity: str) -> None:
-    if state.rate_limiter is None:
+async def _rate_limit(state: ServerState, identity: str) -> None:
+    limiter = state.rate_limiter
+    if limiter is None:
         return
-    wait = state.rate_limiter.acquire(identity)
+    if isinstance(limiter, DatabaseRateLimiter):  # a database round trip: off the loop
+        wait = await run_in_threadpool(limiter.acquire, identity)
+    else:
+        wait = limiter.acquire(identity)
     if wait > 0:
         raise ApiError(
             429,
@@ -61,7 +66,7 @@ async def require_api_key(request: Request) -> str:
     """Dependency: an API key (not a node key) is needed; applies the rate limit."""
     state = server_state(request)
     identity = authenticate(request, state, node_keys_ok=False)
-    _rate_limit(state, identity)
+    await _rate_limit(state, identity)
     request.state.identity = identity
     return identity
 
@@ -70,7 +75,7 @@ async def require_node_or_api_key(request: Request) -> str:
     """Dependency: an API key or a node key; applies the rate limit."""
     state = server_state(request)
     identity = authenticate(request, state, node_keys_ok=True)
-    _rate_limit(state, identity)
+    await _rate_limit(state, identity)
     request.state.identity = identity
     return identity
 
@@ -79,4 +84,4 @@ async def rate_limit_only(request: Request) -> None:
     """Dependency for unauthenticated operations: the rate limit by client address."""
     state = server_state(request)
     client = request.client.host if request.client else "unknown"
-    _rate_limit(state, "addr:" + client)
+    await _rate_limit(state, "addr:" + client)

@@ -1,10 +1,29 @@
-"""An in-memory token bucket per client identity."""
+"""Token buckets per client identity: in memory (one process) or in the database (shared).
+
+``RateLimiter`` keeps the buckets in the process (SQLite: one process serves the database).
+``DatabaseRateLimiter`` keeps them in the ``rate_limits`` table so that every process sharing
+a PostgreSQL database enforces one limit per key: one statement per request,
+``INSERT … ON CONFLICT DO UPDATE … RETURNING``, refills the bucket by the time since its last
+update (the database's clock), takes a token if there is one, and says whether it did, atomically
+(the row lock serialises concurrent requests for one key, from any process).
+"""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from typing import Protocol
+
+from sqlalchemy import text
+
+from evospikenet.server.db import Database
+
+
+class Limiter(Protocol):
+    """What the auth dependencies call."""
+
+    def acquire(self, identity: str) -> float: ...
 
 
 class RateLimiter:
@@ -27,6 +46,50 @@ class RateLimiter:
                 return 0.0
             self._buckets[identity] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+
+_TAKE = text(
+    """
+    INSERT INTO rate_limits AS b (identity, tokens, updated_at, granted)
+    VALUES (:identity, :capacity - 1, clock_timestamp(), true)
+    ON CONFLICT (identity) DO UPDATE SET
+        tokens = LEAST(:capacity, b.tokens
+                 + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate)
+                 - CASE WHEN LEAST(:capacity, b.tokens
+                        + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate) >= 1
+                   THEN 1 ELSE 0 END,
+        granted = LEAST(:capacity, b.tokens
+                  + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate) >= 1,
+        updated_at = clock_timestamp()
+    RETURNING granted, tokens
+    """
+)
+
+
+class DatabaseRateLimiter:
+    """The same buckets as ``RateLimiter``, kept in PostgreSQL's ``rate_limits`` table."""
+
+    def __init__(self, database: Database, per_minute: float, burst: int) -> None:
+        self.database = database
+        self.rate = per_minute / 60.0
+        self.capacity = float(max(burst, 1))
+
+    def acquire(self, identity: str) -> float:
+        """Take one token; returns 0 when allowed, else the seconds until one is available.
+        Blocking (one database round trip): call it from a worker thread."""
+        params = {"identity": identity, "capacity": self.capacity, "rate": self.rate}
+        with self.database.engine.begin() as connection:
+            granted, tokens = connection.execute(_TAKE, params).one()
+        return 0.0 if granted else (1.0 - float(tokens)) / self.rate
+
+
+def make_rate_limiter(
+    database: Database, per_minute: float, burst: int
+) -> RateLimiter | DatabaseRateLimiter:
+    """The database's buckets on PostgreSQL (shared by every process), else in memory."""
+    if database.engine.dialect.name == "postgresql":
+        return DatabaseRateLimiter(database, per_minute, burst)
+    return RateLimiter(per_minute, burst)
 
 
 def retry_after_header(seconds: float) -> str:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from evospikenet.server.db import Database
     from evospikenet.server.idempotency import IdempotencyStore
     from evospikenet.server.model_manager import ModelManager
-    from evospikenet.server.ratelimit import RateLimiter
+    from evospikenet.server.ratelimit import Limiter
     from evospikenet.server.settings import Settings
 
 
@@ -30,7 +30,7 @@ class ServerState:
     brain: BrainService
     models: ModelManager
     idempotency: IdempotencyStore
-    rate_limiter: RateLimiter | None = None
+    rate_limiter: Limiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 

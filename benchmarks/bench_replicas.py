@@ -1,0 +1,102 @@
+"""Cross-process long-poll wake-up: two ``evospikenet serve`` processes on one PostgreSQL.
+
+A prompt is submitted through server A; a long-poll waits for it on A and one on B; then a
+third process (this script, through ``PromptQueue.complete``, what a bridge calls) completes
+it. The figure is the time from that commit to each long-poll's answer: PostgreSQL
+``NOTIFY`` (sent by a trigger in the completing transaction) → each server's ``LISTEN``
+connection → its waiting readers. Run against a throw-away PostgreSQL:
+
+    bash scripts/with_postgres.sh .venv/bin/python benchmarks/bench_replicas.py --prompts 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from bench_sdk_common import percentile
+from bench_server_support import bench_server
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from live_server import _fresh_postgres_database  # noqa: E402
+
+from evospikenet.server.blobstore import BlobStore  # noqa: E402
+from evospikenet.server.brain.notifier import PromptNotifier  # noqa: E402
+from evospikenet.server.brain.queue import PromptQueue  # noqa: E402
+from evospikenet.server.db import Database  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=30)
+    args = parser.parse_args()
+    base = os.environ.get("EVOSPIKENET_TEST_DATABASE_URL")
+    if not base:
+        sys.exit("run under scripts/with_postgres.sh (needs EVOSPIKENET_TEST_DATABASE_URL)")
+    url, drop = _fresh_postgres_database(base)
+    env = {"DATABASE_URL": url, "EVOSPIKENET_LOAD_MODELS": "false"}
+    lags: dict[str, list[float]] = {"A": [], "B": []}
+    try:
+        with bench_server(**env) as a, bench_server(**env) as b:
+            queue = PromptQueue(Database(url), BlobStore(a.data_dir), PromptNotifier())
+            with httpx.Client(headers=a.headers, timeout=30) as client:
+                for n in range(args.prompts):
+                    prompt_id = client.post(
+                        f"{a.base_url}/api/distributed_brain/prompt", json={"prompt": f"p{n}"}
+                    ).json()["prompt_id"]
+                    answered: dict[str, float] = {}
+
+                    def poll(
+                        name: str,
+                        base_url: str,
+                        pid: str = prompt_id,
+                        out: dict[str, float] = answered,
+                    ) -> None:
+                        state = client.get(
+                            f"{base_url}/api/distributed_brain/result",
+                            params={"prompt_id": pid, "wait": 20},
+                        ).json()["state"]
+                        assert state == "completed", state
+                        out[name] = time.perf_counter()
+
+                    threads = [
+                        threading.Thread(target=poll, args=("A", a.base_url)),
+                        threading.Thread(target=poll, args=("B", b.base_url)),
+                    ]
+                    for thread in threads:
+                        thread.start()
+                    time.sleep(0.3)  # both long-polls wait
+                    queue.complete(prompt_id, "answer")
+                    committed = time.perf_counter()
+                    for thread in threads:
+                        thread.join(30)
+                    for name, at in answered.items():
+                        lags[name].append((at - committed) * 1000)
+            queue.database.dispose()
+    finally:
+        drop()
+    figures = {
+        "prompts": args.prompts,
+        "cpus": os.cpu_count(),
+        **{
+            f"wake_ms_server_{name}": {
+                "p50": round(percentile(values, 0.5), 1),
+                "p99": round(percentile(values, 0.99), 1),
+                "max": round(max(values), 1),
+            }
+            for name, values in lags.items()
+        },
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
