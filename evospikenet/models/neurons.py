@@ -84,7 +84,9 @@ def lif_inference(x: Tensor, decay: float, threshold: float) -> Tensor:
     return (_membrane_through_time(x, decay, threshold) >= threshold).to(x.dtype)
 
 
-def lif_negated_(current: Tensor, decay: float, threshold: float) -> Tensor:
+def lif_negated_(
+    current: Tensor, decay: float, threshold: float, level: Tensor | None = None
+) -> Tensor:
     """The LIF forward pass in place, two small ops per step (inference only, no autograd).
 
     ``current`` ``(T, ...)`` holds the *negated* scaled input ``-x / tau`` (folded into the
@@ -93,11 +95,13 @@ def lif_negated_(current: Tensor, decay: float, threshold: float) -> Tensor:
     ``g = -h`` the hard reset is ``torch.threshold(g, -threshold, 0)`` (keep ``g`` where
     ``h < threshold``, else 0) and the spike test is ``g <= -threshold``; negation is exact, so
     ``g_t = -x_t + decay * reset(g_{t-1})`` rounds exactly like ``h_t = x_t + decay * v_{t-1}``.
+    ``level``, a 0-dim tensor ``-threshold`` of ``current``'s dtype, makes the last compare ~4 us
+    cheaper than a Python number does.
     """
     steps = current.unbind(0)
     for previous, membrane in itertools.pairwise(steps):
         membrane.add_(torch.threshold(previous, -threshold, 0.0), alpha=decay)
-    return current.le_(-threshold)
+    return current.le_(-threshold if level is None else level)
 
 
 class _RateTracking:

@@ -67,9 +67,21 @@ class Folded(NamedTuple):
 
     weight: Tensor
     bias: Tensor
-    decay: float
-    threshold: float
+    decay: float = 0.0
+    threshold: float = 0.0
+    level: Tensor | None = None  # -threshold as a 0-dim tensor, see lif_negated_
     eps: float = 1e-5  # LayerNorm's
+
+    def spikes(self, current: Tensor) -> Tensor:
+        """The LIF after this stage, on its (negated) input ``current``, in place."""
+        return lif_negated_(current, self.decay, self.threshold, self.level)
+
+
+def _lif_constants(lif: LIF, dtype: torch.dtype) -> tuple[float, dict[str, Any]]:
+    """The input scale for ``lif`` and its :class:`Folded` fields."""
+    factor, decay, threshold = lif.inference_constants()
+    level = torch.tensor(-threshold, dtype=dtype)
+    return factor, {"decay": decay, "threshold": threshold, "level": level}
 
 
 def batchnorm_affine(bn: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
@@ -87,27 +99,26 @@ def batchnorm_affine(bn: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
 def fold_linear(linear: nn.Linear, bn: nn.BatchNorm1d, lif: nn.Module | None) -> Folded:
     """Linear -> BatchNorm (eval) [-> the scaled input of ``lif``] as one ``F.linear``."""
     scale, shift = batchnorm_affine(bn)
-    factor, decay, threshold = lif.inference_constants() if isinstance(lif, LIF) else (1, 0, 0)
     dtype = linear.weight.dtype
+    factor, fields = _lif_constants(lif, dtype) if isinstance(lif, LIF) else (1.0, {})
     weight = linear.weight.double() * (scale * factor)[:, None]
-    return Folded(weight.to(dtype), (shift * factor).to(dtype), decay, threshold)
+    return Folded(weight.to(dtype), (shift * factor).to(dtype), **fields)
 
 
 def fold_layer_norm(norm: nn.LayerNorm, lif: LIF) -> Folded:
     """The affine part of a LayerNorm scaled to be ``lif``'s negated input (exact for tau = 2)."""
-    factor, decay, threshold = lif.inference_constants()
-    return Folded(norm.weight * factor, norm.bias * factor, decay, threshold, norm.eps)
+    factor, fields = _lif_constants(lif, norm.weight.dtype)
+    return Folded(norm.weight * factor, norm.bias * factor, eps=norm.eps, **fields)
 
 
 def lif_layer_norm(x: Tensor, folded: Folded) -> Tensor:
     """Spikes of LayerNorm -> LIF for ``x`` ``(T, ..., D)``."""
-    current = F.layer_norm(x, x.shape[-1:], folded.weight, folded.bias, folded.eps)
-    return lif_negated_(current, folded.decay, folded.threshold)
+    return folded.spikes(torch.layer_norm(x, x.shape[-1:], folded.weight, folded.bias, folded.eps))
 
 
 def lif_linear(x: Tensor, folded: Folded) -> Tensor:
     """Spikes of Linear -> BatchNorm -> LIF for ``x`` ``(T, ..., D)``."""
-    return lif_negated_(F.linear(x, folded.weight, folded.bias), folded.decay, folded.threshold)
+    return folded.spikes(F.linear(x, folded.weight, folded.bias))
 
 
 class FoldedAttention(NamedTuple):
@@ -199,13 +210,10 @@ class SpikingSelfAttention(nn.Module):
             return None
         assert isinstance(self.lif_in, LIF) and isinstance(self.lif_attn, LIF)
         scale, shift = batchnorm_affine(self.attn_bn)
-        factor, decay, threshold = self.lif_attn.inference_constants()
         dtype, heads = self.qkv.weight.dtype, (self.n_heads, self.d_head)
+        factor, fields = _lif_constants(self.lif_attn, dtype)
         attn = Folded(
-            (scale * factor).to(dtype).view(heads),
-            (shift * factor).to(dtype).view(heads),
-            decay,
-            threshold,
+            (scale * factor).to(dtype).view(heads), (shift * factor).to(dtype).view(heads), **fields
         )
         qkv = fold_linear(self.qkv, self.qkv_bn, self.lif_qkv)
         head_major = torch.arange(3 * self.d_model).view(3, *heads).transpose(0, 1).reshape(-1)
@@ -261,7 +269,7 @@ def folded_attention(
     a = torch.matmul(torch.matmul(q, k.transpose(-1, -2)).mul_(mask), v).transpose(2, 3)
     attn = folded.attn
     current = torch.addcmul(attn.bias, a, attn.weight)  # (T, B, L, H, dh)
-    spikes = lif_negated_(current, attn.decay, attn.threshold).reshape(steps, batch, length, width)
+    spikes = attn.spikes(current).reshape(steps, batch, length, width)
     state = None
     if want_state:
         weights = _cached(folded, "weights", length, x.dtype)
@@ -291,5 +299,5 @@ def folded_attention_step(
     attn = folded.attn
     scale = attn.weight / norm.unsqueeze(-1)
     current = torch.addcmul(attn.bias, a.view(steps, batch, heads, -1), scale)
-    spikes = lif_negated_(current, attn.decay, attn.threshold).view(steps, batch, width)
+    spikes = attn.spikes(current).view(steps, batch, width)
     return F.linear(spikes, folded.proj.weight, folded.proj.bias), (summary, norm)

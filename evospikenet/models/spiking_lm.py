@@ -263,13 +263,16 @@ class SpikingEvoTextLM(nn.Module):
     # -- full sequence -------------------------------------------------------------------------
 
     def _encode(self, input_ids: Tensor) -> Tensor:
-        """Direct encoding: ``(B, L)`` ids -> embeddings repeated over time ``(T, B, L, D)``."""
-        x: Tensor = self.embed(input_ids)
-        return x.unsqueeze(0).expand(self.time_steps, *x.shape)
+        """Direct encoding: ids ``(B, L)`` or ``(B,)`` -> embeddings repeated over time
+        ``(T, B, L, D)`` or ``(T, B, D)``."""
+        x = F.embedding(input_ids, self.embed.weight)
+        return x.expand(self.time_steps, *x.shape)
 
     def _readout(self, x: Tensor) -> Tensor:
         """Integrate the residual over time and project onto the vocabulary."""
-        return F.linear(self.final_norm(x.mean(0)), self.embed.weight)
+        norm = self.final_norm
+        mean = torch.layer_norm(x.mean(0), norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+        return F.linear(mean, self.embed.weight)
 
     def _run(
         self, input_ids: Tensor, states: SpikingState | None, *, want_state: bool = True
@@ -294,10 +297,7 @@ class SpikingEvoTextLM(nn.Module):
         folded: list[FoldedBlock] | None,
         want_state: bool,
     ) -> tuple[Tensor, SpikingState]:
-        if states is not None:
-            x = self.embed(input_ids).unsqueeze(0).expand(self.time_steps, -1, -1)
-        else:
-            x = self._encode(input_ids)
+        x = self._encode(input_ids)
         new_states: SpikingState = []
         for index, block in enumerate(self.blocks):
             assert isinstance(block, SpikingBlock)
