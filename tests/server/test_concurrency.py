@@ -332,3 +332,43 @@ def test_coordinator_capacity_is_counted_across_bridges(databases, tmp_path):
             select(func.count()).select_from(PromptRow).where(PromptRow.state == "running")
         )
     assert running == 16
+
+
+def test_upgrade_counts_artifacts_and_keeps_one_bundled_default(tmp_path, database_urls):
+    from alembic import command
+    from alembic.config import Config
+
+    from evospikenet.server.db import MIGRATIONS_DIR, run_migrations
+
+    database = Database(database_urls() or f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        for pk in (1, 2, 3):  # two bundled defaults, as two concurrent starts of 0002 made
+            connection.execute(
+                text(
+                    "INSERT INTO sessions (pk, id, description, bundled_default, created_at)"
+                    " VALUES (:pk, :id, 'd', :bundled, '2026-01-01 00:00:00')"
+                ),
+                {"pk": pk, "id": f"ses_{pk}", "bundled": pk < 3},
+            )
+        for pk in range(1, 6):
+            connection.execute(
+                text(
+                    "INSERT INTO artifacts (id, session_pk, artifact_type, name, size, sha256,"
+                    " content_type, created_at) VALUES (:id, :session, 'dataset', 'n', 1,"
+                    " :sha, 'text/plain', '2026-01-01 00:00:00')"
+                ),
+                {"id": f"art_{pk}", "session": 3 if pk > 1 else 2, "sha": f"{pk:064x}"},
+            )
+    run_migrations(database.engine)
+    with database.session() as db:
+        rows = db.execute(
+            select(SessionRow.id, SessionRow.bundled_default, SessionRow.artifact_count).order_by(
+                SessionRow.pk
+            )
+        ).all()
+    database.dispose()
+    assert rows == [("ses_1", True, 0), ("ses_2", False, 1), ("ses_3", False, 4)]
