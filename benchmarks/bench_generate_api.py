@@ -1,4 +1,5 @@
-"""``/api/generate`` latency on a fresh ``evospikenet serve`` (bundled default model), and
+"""``/api/generate`` latency on a fresh ``evospikenet serve`` (bundled default model),
+streamed (``"stream": true``) against whole answers: time to first token and tokens/s, and
 ``/api/health`` latency while 4 generations run concurrently.
 
 Starts a real server on a free 127.0.0.1 port with a temporary data directory, waits until the
@@ -92,12 +93,71 @@ def generate(client: httpx.Client, prompt: str, max_length: int, seed: int) -> f
     return elapsed
 
 
+def timed_generation(
+    client: httpx.Client, prompt: str, max_length: int, seed: int, *, stream: bool
+) -> dict[str, float]:
+    """One generation: ms to the first text (for a whole answer: to the answer), ms to the
+    end, and the tokens generated."""
+    body = {"prompt": prompt, "max_length": max_length, "seed": seed, "stream": stream}
+    started = time.perf_counter()
+    first: float | None = None
+    result: dict[str, Any] = {}
+    with client.stream("POST", "/api/generate", json=body) as response:
+        response.raise_for_status()
+        if not stream:
+            result = json.loads(response.read())
+        else:
+            event = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    if event == "chunk" and first is None:
+                        first = time.perf_counter()
+                    elif event == "done":
+                        result = json.loads(line.removeprefix("data: "))
+                    elif event == "error":
+                        raise RuntimeError(line)
+    ended = time.perf_counter()
+    return {
+        "first_ms": ((first or ended) - started) * 1000,
+        "total_ms": (ended - started) * 1000,
+        "tokens": float(result["generated_tokens"]),
+    }
+
+
+def streamed_vs_whole(client: httpx.Client, requests: int, max_length: int) -> dict[str, Any]:
+    """The same prompts and seeds, alternating whole and streamed answers."""
+    runs: dict[str, list[dict[str, float]]] = {"whole": [], "streamed": []}
+    for i in range(requests):
+        for name in ("whole", "streamed"):
+            prompt = PROMPTS[i % len(PROMPTS)]
+            runs[name].append(
+                timed_generation(client, prompt, max_length, seed=i, stream=name == "streamed")
+            )
+    report: dict[str, Any] = {}
+    for name, items in runs.items():
+        tokens = sum(item["tokens"] for item in items)
+        seconds = sum(item["total_ms"] for item in items) / 1000
+        report[name] = {
+            "time_to_first_token": summary([item["first_ms"] for item in items]),
+            "total": summary([item["total_ms"] for item in items]),
+            "tokens_per_request_mean": round(tokens / len(items), 1),
+            "tokens_per_s": round(tokens / seconds, 1),
+        }
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20, help="sequential generate requests")
     parser.add_argument("--max-length", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--per-worker", type=int, default=5, help="generations per worker")
+    parser.add_argument(
+        "--stream-requests", type=int, default=10, help="generations each, streamed and whole"
+    )
+    parser.add_argument("--stream-max-length", type=int, default=200)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -114,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                     generate(client, PROMPTS[i % len(PROMPTS)], args.max_length, seed=i)
                     for i in range(args.requests)
                 ]
+                streaming = streamed_vs_whole(client, args.stream_requests, args.stream_max_length)
                 health_idle = []
                 for _ in range(20):
                     started = time.perf_counter()
@@ -156,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "max_length": args.max_length,
         "generate_sequential": summary(sequential),
+        f"streamed_vs_whole_max_length_{args.stream_max_length}": streaming,
         "health_idle": summary(health_idle),
         f"generate_with_{args.concurrency}_concurrent": {
             **summary(concurrent),

@@ -25,6 +25,8 @@ PAIRS = [(SDK / "_async_client.py", SDK / "_client.py")]
 SUBSTITUTIONS = [
     (r"\bAsyncEvoSpikeNetAPIClient\b", "EvoSpikeNetAPIClient"),
     (r"\bAsyncEngine\b", "SyncEngine"),
+    (r"\bAsyncGenerateStream\b", "GenerateStream"),
+    (r"\bAsyncClosable\b", "Closable"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAwaitable\[T\] \| T\b", "T"),
@@ -37,6 +39,7 @@ SUBSTITUTIONS = [
     (r"\bawait ", ""),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
+    (r"\b__aiter__\b", "__iter__"),
     (r"\baclose\b", "close"),
     (r"\baread\b", "read"),
     (r"\baiter_bytes\b", "iter_bytes"),

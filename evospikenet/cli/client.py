@@ -52,6 +52,13 @@ def register(subparsers: Any) -> None:
     generate.add_argument("--temperature", type=float, default=None)
     generate.add_argument("--top-k", type=int, default=None)
     generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print the text as it is generated (default: when stdout is a terminal and "
+        "without --json)",
+    )
     add("status", "the simulation's nodes and queue", _status)
 
     sessions = subparsers.add_parser("sessions", help="experiment sessions")
@@ -167,10 +174,22 @@ def _health(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> int:
 
 
 def _generate(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> None:
-    result = client.generate(
-        args.prompt, args.max_length, temperature=args.temperature, top_k=args.top_k, seed=args.seed
-    )
-    _show(args, result, result.generated_text)
+    options = {"temperature": args.temperature, "top_k": args.top_k, "seed": args.seed}
+    streamed = args.stream if args.stream is not None else sys.stdout.isatty() and not args.json
+    if not streamed:
+        result = client.generate(args.prompt, args.max_length, **options)
+        _show(args, result, result.generated_text)
+        return
+    with client.stream_generate(args.prompt, args.max_length, **options) as stream:
+        try:
+            for chunk in stream:
+                if not args.json:
+                    print(chunk.text, end="", flush=True)
+        finally:
+            if not args.json:
+                print()  # end the line, also before an error message
+    if args.json:
+        _show(args, stream.result, "")
 
 
 def _status(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> None:

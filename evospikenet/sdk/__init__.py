@@ -3,8 +3,8 @@
 Everything public is listed here; modules starting with ``_`` are private.
 """
 
-from ._async_client import AsyncEvoSpikeNetAPIClient
-from ._client import EvoSpikeNetAPIClient
+from ._async_client import AsyncEvoSpikeNetAPIClient, AsyncGenerateStream
+from ._client import EvoSpikeNetAPIClient, GenerateStream
 from ._config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_API_URL, NOT_GIVEN, NotGiven, Timeout
 from ._errors import (
     APIConnectionError,
@@ -43,6 +43,7 @@ from ._models import (
     Session,
     SimulationStatus,
 )
+from ._streaming import GenerateChunk
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -58,6 +59,7 @@ __all__ = [
     "Artifact",
     "ArtifactIntegrityError",
     "AsyncEvoSpikeNetAPIClient",
+    "AsyncGenerateStream",
     "AuthenticationError",
     "BadRequestError",
     "ClientStats",
@@ -67,7 +69,9 @@ __all__ = [
     "EvoSpikeNetAPIError",
     "FailedGeneration",
     "FieldError",
+    "GenerateChunk",
     "GenerateResult",
+    "GenerateStream",
     "Health",
     "InternalServerError",
     "Limits",

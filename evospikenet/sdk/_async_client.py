@@ -60,8 +60,9 @@ from ._models import (
 from ._polling import PollPlan, check_poll_args, report
 from ._progress import Progress, open_progress
 from ._stats import RequestStats
+from ._streaming import GenerateChunk, GenerationEvents
 
-__all__ = ["AsyncEngine", "AsyncEvoSpikeNetAPIClient"]
+__all__ = ["AsyncEngine", "AsyncEvoSpikeNetAPIClient", "AsyncGenerateStream"]
 
 T = TypeVar("T")
 
@@ -116,6 +117,88 @@ class AsyncEngine(EngineBase):
             await self.sleep(delay)
             retry_index += 1
 
+    async def open_stream(self, op: ops.Op[Any]) -> httpx.Response:
+        """The successful answer to ``op`` with its body not read yet; retries happen only
+        before that answer (never once its body has begun)."""
+        kwargs = self.prepare(op)
+
+        async def attempt() -> httpx.Response:
+            response = await self.http.send(self.http.build_request(**kwargs), stream=True)
+            if response.status_code >= 400:
+                try:
+                    await response.aread()  # the problem body, for the error
+                finally:
+                    await response.aclose()
+            return response
+
+        return await self.send(op, attempt)
+
+
+class AsyncClosable:
+    """``async with`` for an object with ``aclose``: the block's end closes it."""
+
+    async def aclose(self) -> None:
+        """Release what the object holds."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncGenerateStream(AsyncClosable):
+    """One streamed generation (:meth:`AsyncEvoSpikeNetAPIClient.stream_generate`).
+
+    Iterate it for :class:`GenerateChunk` events (``chunk.text``) as the server decodes them;
+    once the loop ends, ``result`` is the :class:`GenerateResult` that ``generate`` would have
+    returned. The request is sent when iteration begins, and retried only before the server's
+    answer begins. An error after that raises (an ``error`` event raises the SDK error of its
+    status). Leaving the loop early or the ``with`` block closes the connection, and the
+    server stops generating.
+    """
+
+    def __init__(self, engine: AsyncEngine, op: ops.Op[None]) -> None:
+        self._engine = engine
+        self._op = op
+        self._response: httpx.Response | None = None
+        self._iterated = False
+        self.result: GenerateResult | None = None
+        """The whole generation's result, once the last chunk has been read."""
+
+    def __aiter__(self) -> AsyncIterator[GenerateChunk]:
+        if self._iterated:
+            raise RuntimeError("a generation stream can be iterated only once")
+        self._iterated = True
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[GenerateChunk]:
+        response = self._response = await self._engine.open_stream(self._op)
+        events = GenerationEvents(
+            self._op, response, strict=self._engine.config.strict_response_validation
+        )
+        try:
+            try:
+                async for data in response.aiter_bytes():
+                    for chunk in events.feed(data):
+                        yield chunk
+            except httpx.HTTPError as exc:
+                raise self._engine.broken_stream(self._op, exc) from exc
+            events.end()
+            self.result = events.result
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection; a generation still running on the server stops."""
+        if self._response is not None:
+            await self._response.aclose()
+
 
 async def _take(items: AsyncIterator[T], limit: int | None) -> list[T]:
     result: list[T] = []
@@ -126,7 +209,7 @@ async def _take(items: AsyncIterator[T], limit: int | None) -> list[T]:
     return result
 
 
-class AsyncEvoSpikeNetAPIClient:
+class AsyncEvoSpikeNetAPIClient(AsyncClosable):
     """The EvoSpikeNet API, from Python.
 
     ``base_url`` defaults to ``$EVOSPIKENET_API_URL`` or ``http://localhost:8000``; ``api_key``
@@ -236,17 +319,6 @@ class AsyncEvoSpikeNetAPIClient:
         """The same as :meth:`aclose`."""  # async only
         await self.aclose()  # async only
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     # -- health -----------------------------------------------------------------------------
 
     async def get_health(self) -> Health:
@@ -299,6 +371,28 @@ class AsyncEvoSpikeNetAPIClient:
         """Continue ``prompt`` with the served model (``generateText``); at most
         ``max_length`` new tokens. ``result['generated_text']`` is the new text."""
         return await self._engine.call(ops.generate(prompt, max_length, temperature, top_k, seed))
+
+    def stream_generate(
+        self,
+        prompt: str,
+        max_length: int = 50,
+        *,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> AsyncGenerateStream:
+        """:meth:`generate`, streamed: iterate the returned stream for :class:`GenerateChunk`
+        events as text is decoded; its ``result`` is the :meth:`generate` result afterwards::
+
+            async with client.stream_generate("人工知能とは", 100) as stream:
+                async for chunk in stream:
+                    print(chunk.text, end="", flush=True)
+            print(stream.result.generated_tokens)
+
+        Breaking out of the loop closes the connection and the server stops generating.
+        """
+        op = ops.generate_stream(prompt, max_length, temperature, top_k, seed)
+        return AsyncGenerateStream(self._engine, op)
 
     async def batch_generate(
         self, prompts: list[str], max_length: int = 50

@@ -78,9 +78,12 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value if value else None
 
 
-def status_error(method: str, url: str, response: httpx.Response, body: bytes) -> APIStatusError:
-    """The SDK error for a 4xx/5xx answer, filled from its problem+json body when there is one."""
-    status = response.status_code
+def status_error(
+    method: str, url: str, response: httpx.Response, body: bytes, *, status: int | None = None
+) -> APIStatusError:
+    """The SDK error for a 4xx/5xx answer, filled from its problem+json body when there is one
+    (``status``: a problem's own status, for one that arrived inside an event stream)."""
+    status = response.status_code if status is None else status
     headers = dict(response.headers.items())
     problem: dict[str, Any] = {}
     try:
@@ -283,6 +286,11 @@ class EngineBase:
         error = transport_error(op.method, op.path, exc, self.timeout_of(op.options))
         self._log("%s %s failed (attempt %d): %s", op.method, op.path, attempt + 1, error)
         return error
+
+    def broken_stream(self, op: Op[Any], exc: Exception) -> EvoSpikeNetAPIError:
+        """The error to raise when a streamed answer breaks after its first byte (streams are
+        never retried from there)."""
+        return self.give_up(transport_error(op.method, op.path, exc, self.timeout_of(op.options)))
 
     def give_up(self, error: EvoSpikeNetAPIError) -> EvoSpikeNetAPIError:
         """Count a call that ends in ``error``; return it to raise."""

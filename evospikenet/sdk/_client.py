@@ -54,8 +54,9 @@ from ._models import (
 from ._polling import PollPlan, check_poll_args, report
 from ._progress import Progress, open_progress
 from ._stats import RequestStats
+from ._streaming import GenerateChunk, GenerationEvents
 
-__all__ = ["EvoSpikeNetAPIClient", "SyncEngine"]
+__all__ = ["EvoSpikeNetAPIClient", "GenerateStream", "SyncEngine"]
 
 T = TypeVar("T")
 
@@ -110,6 +111,87 @@ class SyncEngine(EngineBase):
             self.sleep(delay)
             retry_index += 1
 
+    def open_stream(self, op: ops.Op[Any]) -> httpx.Response:
+        """The successful answer to ``op`` with its body not read yet; retries happen only
+        before that answer (never once its body has begun)."""
+        kwargs = self.prepare(op)
+
+        def attempt() -> httpx.Response:
+            response = self.http.send(self.http.build_request(**kwargs), stream=True)
+            if response.status_code >= 400:
+                try:
+                    response.read()  # the problem body, for the error
+                finally:
+                    response.close()
+            return response
+
+        return self.send(op, attempt)
+
+
+class Closable:
+    """``with`` for an object with ``close``: the block's end closes it."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class GenerateStream(Closable):
+    """One streamed generation (:meth:`EvoSpikeNetAPIClient.stream_generate`).
+
+    Iterate it for :class:`GenerateChunk` events (``chunk.text``) as the server decodes them;
+    once the loop ends, ``result`` is the :class:`GenerateResult` that ``generate`` would have
+    returned. The request is sent when iteration begins, and retried only before the server's
+    answer begins. An error after that raises (an ``error`` event raises the SDK error of its
+    status). Leaving the loop early or the ``with`` block closes the connection, and the
+    server stops generating.
+    """
+
+    def __init__(self, engine: SyncEngine, op: ops.Op[None]) -> None:
+        self._engine = engine
+        self._op = op
+        self._response: httpx.Response | None = None
+        self._iterated = False
+        self.result: GenerateResult | None = None
+        """The whole generation's result, once the last chunk has been read."""
+
+    def __iter__(self) -> Iterator[GenerateChunk]:
+        if self._iterated:
+            raise RuntimeError("a generation stream can be iterated only once")
+        self._iterated = True
+        return self._chunks()
+
+    def _chunks(self) -> Iterator[GenerateChunk]:
+        response = self._response = self._engine.open_stream(self._op)
+        events = GenerationEvents(
+            self._op, response, strict=self._engine.config.strict_response_validation
+        )
+        try:
+            try:
+                for data in response.iter_bytes():
+                    yield from events.feed(data)
+            except httpx.HTTPError as exc:
+                raise self._engine.broken_stream(self._op, exc) from exc
+            events.end()
+            self.result = events.result
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the connection; a generation still running on the server stops."""
+        if self._response is not None:
+            self._response.close()
+
 
 def _take(items: Iterator[T], limit: int | None) -> list[T]:
     result: list[T] = []
@@ -120,7 +202,7 @@ def _take(items: Iterator[T], limit: int | None) -> list[T]:
     return result
 
 
-class EvoSpikeNetAPIClient:
+class EvoSpikeNetAPIClient(Closable):
     """The EvoSpikeNet API, from Python.
 
     ``base_url`` defaults to ``$EVOSPIKENET_API_URL`` or ``http://localhost:8000``; ``api_key``
@@ -226,17 +308,6 @@ class EvoSpikeNetAPIClient:
         if self._own_http:
             self._engine.http.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # -- health -----------------------------------------------------------------------------
 
     def get_health(self) -> Health:
@@ -289,6 +360,28 @@ class EvoSpikeNetAPIClient:
         """Continue ``prompt`` with the served model (``generateText``); at most
         ``max_length`` new tokens. ``result['generated_text']`` is the new text."""
         return self._engine.call(ops.generate(prompt, max_length, temperature, top_k, seed))
+
+    def stream_generate(
+        self,
+        prompt: str,
+        max_length: int = 50,
+        *,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> GenerateStream:
+        """:meth:`generate`, streamed: iterate the returned stream for :class:`GenerateChunk`
+        events as text is decoded; its ``result`` is the :meth:`generate` result afterwards::
+
+            with client.stream_generate("人工知能とは", 100) as stream:
+                for chunk in stream:
+                    print(chunk.text, end="", flush=True)
+            print(stream.result.generated_tokens)
+
+        Breaking out of the loop closes the connection and the server stops generating.
+        """
+        op = ops.generate_stream(prompt, max_length, temperature, top_k, seed)
+        return GenerateStream(self._engine, op)
 
     def batch_generate(
         self, prompts: list[str], max_length: int = 50

@@ -62,6 +62,7 @@ __all__ = ["Op", "Page", "RequestOptions"]
 
 T = TypeVar("T")
 OCTET_STREAM = "application/octet-stream"
+EVENT_STREAM = "text/event-stream"
 
 
 class _Decoded(Protocol):
@@ -207,6 +208,39 @@ def generate(
     seed: int | None,
 ) -> Op[GenerateResult]:
     """``generateText``."""
+    body = _generate_body(prompt, max_length, temperature, top_k, seed)
+    key = new_idempotency_key()
+    return Op(
+        generate_text.build_request(body=body, idempotency_key=key),
+        _one(generate_text.parse_response),
+        RequestOptions(idempotency_key=key),
+    )
+
+
+def generate_stream(
+    prompt: object,
+    max_length: object,
+    temperature: float | None,
+    top_k: int | None,
+    seed: int | None,
+) -> Op[None]:
+    """``generateText`` with ``stream``: its ``text/event-stream`` body is read by the caller."""
+    body = _generate_body(prompt, max_length, temperature, top_k, seed, stream=True)
+    key = new_idempotency_key()
+    request = generate_text.build_request(body=body, idempotency_key=key)
+    request["headers"]["Accept"] = EVENT_STREAM
+    return Op(request, _no_body, RequestOptions(idempotency_key=key))
+
+
+def _generate_body(
+    prompt: object,
+    max_length: object,
+    temperature: float | None,
+    top_k: int | None,
+    seed: int | None,
+    *,
+    stream: bool = False,
+) -> GenerateRequest:
     text = check_str("prompt", prompt)
     length = check_int("max_length", max_length, minimum=1)
     if temperature is not None and (
@@ -217,18 +251,13 @@ def generate(
         raise ValueError(f"temperature: must be a number > 0, got {temperature!r}")
     k = check_int("top_k", top_k, minimum=1) if top_k is not None else None
     s = check_int("seed", seed, minimum=0, maximum=contract.SEED_MAX) if seed is not None else None
-    body = GenerateRequest(
+    return GenerateRequest(
         prompt=text,
         max_length=length,
         temperature=_opt(float(temperature) if temperature is not None else None),
         top_k=_opt(k),
         seed=_opt(s),
-    )
-    key = new_idempotency_key()
-    return Op(
-        generate_text.build_request(body=body, idempotency_key=key),
-        _one(generate_text.parse_response),
-        RequestOptions(idempotency_key=key),
+        stream=True if stream else UNSET,
     )
 
 

@@ -82,12 +82,20 @@ class _Candidate:
     newest_pk: int
 
 
+class GenerationAbandoned(Exception):
+    """Raised inside generation when every request of its batch has gone: stops the model."""
+
+
 @dataclass
 class _Pending:
     served: ServedModel
     prompt: str
     params: dict[str, Any]
     future: asyncio.Future[Any] = field(repr=False)
+    on_text: Callable[[str], None] | None = field(default=None, repr=False)
+    """Called on the event loop with each decoded chunk (streaming)."""
+    left: threading.Event = field(default_factory=threading.Event, repr=False)
+    """Set when the request's caller stopped waiting (a client that left)."""
 
     @property
     def batch_key(self) -> tuple[Any, ...] | None:
@@ -344,22 +352,38 @@ class ModelManager:
 
     # --- generation -------------------------------------------------------------------
 
-    async def generate(self, prompt: str, **params: Any) -> dict[str, Any]:
-        """Generate for one prompt, batched with compatible concurrent requests."""
+    def require_model(self) -> ServedModel:
+        """The served model; 503 ``MODEL_002`` saying how to provide one when there is none."""
         served = self.served
         if served is None:
             detail = HOW_TO_PROVIDE if self.error is None else f"{HOW_TO_PROVIDE} ({self.error})"
             if self.loading:
                 detail = "A model is being loaded; try again shortly. " + detail
             raise ApiError(503, "MODEL_002", detail, kind="no-model", headers={"Retry-After": "5"})
+        return served
+
+    async def generate(
+        self, prompt: str, *, on_text: Callable[[str], None] | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """Generate for one prompt, batched with compatible concurrent requests.
+
+        ``on_text(chunk)`` is called on the event loop with each piece of text as it is
+        decoded. Cancelling the call (a client that left) stops the model once every request
+        of its batch has gone.
+        """
+        served = self.require_model()
         check_prompt(prompt)  # one bad prompt must not join (and fail) a batch
         loop = asyncio.get_running_loop()
-        pending = _Pending(served, prompt, params, loop.create_future())
+        pending = _Pending(served, prompt, params, loop.create_future(), on_text)
         self._pending.append(pending)
         if not self._draining:
             self._draining = True
             self._drain_task = asyncio.create_task(self._drain())
-        output = await pending.future
+        try:
+            output = await pending.future
+        except asyncio.CancelledError:
+            pending.left.set()
+            raise
         return {
             "generated_text": output.text,
             "prompt": prompt,
@@ -389,13 +413,28 @@ class ModelManager:
                     continue
                 params = first.params
                 prompts = [p.prompt for p in batch]
+                forward = _ChunkForwarder(loop, batch)
                 try:
                     outputs = await loop.run_in_executor(
                         self._gen_executor,
                         functools.partial(
-                            first.served.model.generate, prompts, isolate=True, **params
+                            first.served.model.generate,
+                            prompts,
+                            on_text=forward,
+                            isolate=True,
+                            **params,
                         ),
                     )
+                except GenerationAbandoned:
+                    log.info(
+                        "generation stopped after %d text chunks (of up to %d tokens): "
+                        "every client left",
+                        forward.most_chunks,
+                        params["max_new_tokens"],
+                    )
+                    for p in batch:
+                        p.future.cancel()
+                    continue
                 except Exception as exc:
                     error = generation_failed(exc)
                     for p in batch:
@@ -412,3 +451,26 @@ class ModelManager:
                         p.future.set_result(output)
         finally:
             self._draining = False
+
+
+class _ChunkForwarder:
+    """The model's ``on_text`` for one batch (runs in the generation thread): hands each
+    request's chunks to its event loop, and stops generation once every request has gone."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> None:
+        self.loop = loop
+        self.batch = batch
+        self.chunks = [0] * len(batch)
+
+    @property
+    def most_chunks(self) -> int:
+        """Chunks produced for the longest-running request so far."""
+        return max(self.chunks, default=0)
+
+    def __call__(self, row: int, chunk: str) -> None:
+        self.chunks[row] += 1
+        if all(p.left.is_set() for p in self.batch):
+            raise GenerationAbandoned
+        pending = self.batch[row]
+        if pending.on_text is not None and not pending.left.is_set():
+            self.loop.call_soon_threadsafe(pending.on_text, chunk)

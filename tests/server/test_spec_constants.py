@@ -100,7 +100,7 @@ def test_blob_names_use_the_spec_sha256_pattern() -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("GenerateRequest", {"max_length": 50, "temperature": 1.0}),
+        ("GenerateRequest", {"max_length": 50, "temperature": 1.0, "stream": False}),
         ("PromptRequest", {"priority": 5}),
         ("RemoteLogRequest", {"lines": 100}),
         ("SessionCreate", {}),

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from evospikenet.server.auth import require_api_key
 from evospikenet.server.errors import validation_error
 from evospikenet.server.routers.common import json_response, validated_body
+from evospikenet.server.sse import streaming_generation
 from evospikenet.server.state import server_state
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
@@ -33,11 +34,12 @@ async def generate_text(request: Request) -> Response:
         temperature = 0.0  # vanishing temperatures are greedy decoding (no 1/T overflow)
     top_k = body.get("top_k")
     seed = body.get("seed")
-    result = await state.models.generate(
-        body["prompt"],
-        max_new_tokens=max_length,
-        temperature=temperature,
-        top_k=None if top_k is None else int(top_k),
-        seed=None if seed is None else int(seed),
-    )
-    return json_response(result)
+    params = {
+        "max_new_tokens": max_length,
+        "temperature": temperature,
+        "top_k": None if top_k is None else int(top_k),
+        "seed": None if seed is None else int(seed),
+    }
+    if body["stream"]:
+        return streaming_generation(request, state.models, body["prompt"], params)
+    return json_response(await state.models.generate(body["prompt"], **params))

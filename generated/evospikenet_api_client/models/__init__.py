@@ -4,6 +4,7 @@ from .artifact import Artifact
 from .artifact_upload import ArtifactUpload
 from .component_health import ComponentHealth
 from .field_error import FieldError
+from .generate_chunk import GenerateChunk
 from .generate_request import GenerateRequest
 from .generate_response import GenerateResponse
 from .health import Health
@@ -33,6 +34,7 @@ __all__ = (
     "ArtifactUpload",
     "ComponentHealth",
     "FieldError",
+    "GenerateChunk",
     "GenerateRequest",
     "GenerateResponse",
     "Health",

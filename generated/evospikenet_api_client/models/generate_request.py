@@ -13,6 +13,9 @@ class GenerateRequest(JSONModel):
         temperature (float | Unset): Sampling temperature; lower is more deterministic. Default: 1.0.
         top_k (int | Unset): Sample only among the k likeliest tokens. Absent → the whole vocabulary.
         seed (int | Unset): Makes sampling repeatable for the same model and request.
+        stream (bool | Unset): True → the answer is `text/event-stream`: `chunk` events as text is decoded, then
+            `done` (or `error`). See `generateText`.
+             Default: False.
     """
 
     _fields: ClassVar[frozenset[str]] = frozenset(
@@ -22,6 +25,7 @@ class GenerateRequest(JSONModel):
             "temperature",
             "top_k",
             "seed",
+            "stream",
         }
     )
     _required_fields: ClassVar[tuple[str, ...]] = ("prompt",)
@@ -37,6 +41,7 @@ class GenerateRequest(JSONModel):
         temperature: float | Unset = 1.0,
         top_k: int | Unset = UNSET,
         seed: int | Unset = UNSET,
+        stream: bool | Unset = False,
     ) -> None:
         field_dict: dict[str, Any] = {}
         json_prompt = prompt
@@ -53,6 +58,9 @@ class GenerateRequest(JSONModel):
         json_seed = seed
         if json_seed is not UNSET:
             field_dict["seed"] = json_seed
+        json_stream = stream
+        if json_stream is not UNSET:
+            field_dict["stream"] = json_stream
         super().__init__(field_dict)
 
     def _validate_fields(self) -> None:
@@ -66,6 +74,8 @@ class GenerateRequest(JSONModel):
             validate_field(self, "top_k", "top_k", int)
         if "seed" in self:
             validate_field(self, "seed", "seed", int)
+        if "stream" in self:
+            validate_field(self, "stream", "stream", bool)
 
     @property
     def prompt(self) -> str:
@@ -98,3 +108,10 @@ class GenerateRequest(JSONModel):
         """Makes sampling repeatable for the same model and request."""
 
         return cast(int | Unset, self.get("seed", UNSET))
+
+    @property
+    def stream(self) -> bool | Unset:
+        """True → the answer is `text/event-stream`: `chunk` events as text is decoded, then
+        `done` (or `error`). See `generateText`."""
+
+        return cast(bool | Unset, self.get("stream", UNSET))

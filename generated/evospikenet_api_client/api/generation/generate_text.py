@@ -128,6 +128,22 @@ def sync_detailed(
     the model's context is truncated from the left (`prompt_truncated` says so), not
     rejected. 503 `MODEL_002` while no model is loaded.
 
+    **Streaming.** With `"stream": true` the answer is `text/event-stream` (server-sent
+    events) instead of one JSON object, and text arrives as it is decoded. Each event has an
+    `event:` name and one `data:` line holding a JSON object:
+
+    * `chunk`: `GenerateChunk`, the next piece of new text (always whole characters; the
+      chunks joined are `generated_text`). One or more per generation, in order.
+    * `done`: `GenerateResponse`, the same fields as the non-streamed answer (counts,
+      `model_session_id`, the whole `generated_text`). The last event of a success.
+    * `error`: `Problem` (`type`, `title`, `status`, `detail`, `code`, ...), when generation
+      fails after the stream began (`MODEL_001`, `SYS_001`). The last event of a failure.
+
+    The stream ends after `done` or `error`; a stream that ends without either was cut off.
+    Everything refused before the stream begins (validation, authentication, no model,
+    rate limits) is an ordinary problem+json answer with its 4xx/5xx status. A client that
+    disconnects stops its generation.
+
     Args:
         idempotency_key (str | Unset):
         body (GenerateRequest):
@@ -165,6 +181,22 @@ def sync(
     the model's context is truncated from the left (`prompt_truncated` says so), not
     rejected. 503 `MODEL_002` while no model is loaded.
 
+    **Streaming.** With `"stream": true` the answer is `text/event-stream` (server-sent
+    events) instead of one JSON object, and text arrives as it is decoded. Each event has an
+    `event:` name and one `data:` line holding a JSON object:
+
+    * `chunk`: `GenerateChunk`, the next piece of new text (always whole characters; the
+      chunks joined are `generated_text`). One or more per generation, in order.
+    * `done`: `GenerateResponse`, the same fields as the non-streamed answer (counts,
+      `model_session_id`, the whole `generated_text`). The last event of a success.
+    * `error`: `Problem` (`type`, `title`, `status`, `detail`, `code`, ...), when generation
+      fails after the stream began (`MODEL_001`, `SYS_001`). The last event of a failure.
+
+    The stream ends after `done` or `error`; a stream that ends without either was cut off.
+    Everything refused before the stream begins (validation, authentication, no model,
+    rate limits) is an ordinary problem+json answer with its 4xx/5xx status. A client that
+    disconnects stops its generation.
+
     Args:
         idempotency_key (str | Unset):
         body (GenerateRequest):
@@ -196,6 +228,22 @@ async def asyncio_detailed(
     tokenizer artifacts). `max_length` bounds the number of new tokens. A prompt longer than
     the model's context is truncated from the left (`prompt_truncated` says so), not
     rejected. 503 `MODEL_002` while no model is loaded.
+
+    **Streaming.** With `"stream": true` the answer is `text/event-stream` (server-sent
+    events) instead of one JSON object, and text arrives as it is decoded. Each event has an
+    `event:` name and one `data:` line holding a JSON object:
+
+    * `chunk`: `GenerateChunk`, the next piece of new text (always whole characters; the
+      chunks joined are `generated_text`). One or more per generation, in order.
+    * `done`: `GenerateResponse`, the same fields as the non-streamed answer (counts,
+      `model_session_id`, the whole `generated_text`). The last event of a success.
+    * `error`: `Problem` (`type`, `title`, `status`, `detail`, `code`, ...), when generation
+      fails after the stream began (`MODEL_001`, `SYS_001`). The last event of a failure.
+
+    The stream ends after `done` or `error`; a stream that ends without either was cut off.
+    Everything refused before the stream begins (validation, authentication, no model,
+    rate limits) is an ordinary problem+json answer with its 4xx/5xx status. A client that
+    disconnects stops its generation.
 
     Args:
         idempotency_key (str | Unset):
@@ -231,6 +279,22 @@ async def asyncio(
     tokenizer artifacts). `max_length` bounds the number of new tokens. A prompt longer than
     the model's context is truncated from the left (`prompt_truncated` says so), not
     rejected. 503 `MODEL_002` while no model is loaded.
+
+    **Streaming.** With `"stream": true` the answer is `text/event-stream` (server-sent
+    events) instead of one JSON object, and text arrives as it is decoded. Each event has an
+    `event:` name and one `data:` line holding a JSON object:
+
+    * `chunk`: `GenerateChunk`, the next piece of new text (always whole characters; the
+      chunks joined are `generated_text`). One or more per generation, in order.
+    * `done`: `GenerateResponse`, the same fields as the non-streamed answer (counts,
+      `model_session_id`, the whole `generated_text`). The last event of a success.
+    * `error`: `Problem` (`type`, `title`, `status`, `detail`, `code`, ...), when generation
+      fails after the stream began (`MODEL_001`, `SYS_001`). The last event of a failure.
+
+    The stream ends after `done` or `error`; a stream that ends without either was cut off.
+    Everything refused before the stream begins (validation, authentication, no model,
+    rate limits) is an ordinary problem+json answer with its 4xx/5xx status. A client that
+    disconnects stops its generation.
 
     Args:
         idempotency_key (str | Unset):
