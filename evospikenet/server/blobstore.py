@@ -36,6 +36,8 @@ from typing import IO
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
 TEMP_PREFIX = "upload-"
+SWEEP_PAGE = 1000
+"""Blob digests checked against the rows per query batch by the collector."""
 _TEMP_OWNER = re.compile(r"^(?:upload|model)-([0-9a-f]{16})-")
 
 
@@ -284,26 +286,39 @@ class BlobStore:
     ) -> int:
         """Delete provably abandoned files; returns how many.
 
-        Blobs: older than the grace period, not pinned, and not among ``referenced(digests)``
-        (asked after the candidates were listed, so a row written meanwhile protects its blob;
-        asked only about the candidates, never for every digest). A blob is moved into place
-        before its row commits; a crash between the two leaves such a blob.
-        Temp files: see ``remove_abandoned_temps``.
+        Blobs: older than the grace period, not pinned, and not among ``referenced(page)``
+        (asked after the page of candidates was listed, so a row written meanwhile protects its
+        blob; asked only about candidates, ``SWEEP_PAGE`` at a time, never for every digest).
+        A blob is moved into place before its row commits; a crash between the two leaves such
+        a blob. Temp files: see ``remove_abandoned_temps``.
         """
         cutoff = time.time() - grace_seconds
-        candidates = [d for d in list(self.all_digests()) if self._older(self.path_for(d), cutoff)]
         removed = 0
-        if candidates:
-            needed = referenced(candidates)
-            for digest in candidates:
-                if digest in needed:
-                    continue
-                path = self.path_for(digest)
-                with self.lock:
-                    if self.pins[digest] == 0 and self._older(path, cutoff):
-                        path.unlink(missing_ok=True)
-                        removed += 1
+        page: list[str] = []
+        for digest in self.all_digests():
+            if self._older(self.path_for(digest), cutoff):
+                page.append(digest)
+            if len(page) >= SWEEP_PAGE:
+                removed += self._remove_page(page, referenced, cutoff)
+                page = []
+        if page:
+            removed += self._remove_page(page, referenced, cutoff)
         return removed + self.remove_abandoned_temps(grace_seconds)
+
+    def _remove_page(
+        self, page: list[str], referenced: Callable[[list[str]], set[str]], cutoff: float
+    ) -> int:
+        needed = referenced(page)
+        removed = 0
+        for digest in page:
+            if digest in needed:
+                continue
+            path = self.path_for(digest)
+            with self.lock:
+                if self.pins[digest] == 0 and self._older(path, cutoff):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     @staticmethod
     def _older(path: Path, cutoff: float) -> bool:

@@ -372,3 +372,28 @@ def test_upgrade_counts_artifacts_and_keeps_one_bundled_default(tmp_path, databa
         ).all()
     database.dispose()
     assert rows == [("ses_1", True, 0), ("ses_2", False, 1), ("ses_3", False, 4)]
+
+
+def test_the_sweep_asks_the_rows_about_old_blobs_a_page_at_a_time(tmp_path, monkeypatch):
+    import evospikenet.server.blobstore as blobstore
+
+    monkeypatch.setattr(blobstore, "SWEEP_PAGE", 2)
+    store = BlobStore(tmp_path)
+    store.open()
+    digests = []
+    for index in range(5):
+        digests.append(store.put_bytes(f"blob {index}".encode()))
+        store.release(digests[-1])
+        os.utime(store.path_for(digests[-1]), (0, 0))
+    young = store.put_bytes(b"young")
+    store.release(young)
+    asked: list[list[str]] = []
+
+    def referenced(page: list[str]) -> set[str]:
+        asked.append(page)
+        return {digests[0]} & set(page)
+
+    assert store.remove_unreferenced(referenced, grace_seconds=60) == 4
+    assert sorted(len(page) for page in asked) == [1, 2, 2]
+    assert sorted(d for page in asked for d in page) == sorted(digests)  # never the young one
+    assert store.path_for(digests[0]).exists() and store.path_for(young).exists()
