@@ -5,7 +5,8 @@ running → 409 ``IDEM_002`` (with Retry-After), chosen over waiting so no reque
 Keys are scoped by the caller's identity (``caller.identify``, the answer auth gives too). The
 body's fingerprint covers method, path and bytes, hashed while the body streams to the handler
 (uploads are not buffered). A request carrying the header twice is refused with 422.
-Only 2xx answers are stored; any other outcome forgets the key so the client may retry.
+Only 2xx answers are stored; any other outcome forgets the key so the client may retry (so
+does a 2xx answer whose handler marked it a failure, see ``mark_failed``).
 
 Several processes share the table. A claim is one ``INSERT … ON CONFLICT DO NOTHING``; the row
 names its ``owner`` (the request) and carries a lease that the owner's process renews while
@@ -41,8 +42,15 @@ handler, whose parameter check answers 422."""
 _KEY = re.compile(KEY_PATTERN)
 MAX_STORED_BODY = 1024 * 1024
 _REPLAYED_HEADERS = {"content-type", "location", "x-next-cursor", "link", "retry-after"}
+_FAILED = "idempotency_failed"
 LEASE_SECONDS = 60.0
 """How long an in-flight claim stays valid without renewal (renewed every third of it)."""
+
+
+def mark_failed(scope: Scope) -> None:
+    """Record that this request failed although its status is 2xx (a streamed answer that
+    ended with an error event): its key is then released, not replayed."""
+    scope.setdefault("state", {})[_FAILED] = True
 
 
 def _rowcount(result: object) -> int:
@@ -280,7 +288,8 @@ class IdempotencyMiddleware:
             # so that a retry sent right after it is replayed, not told "in progress".
             nonlocal settled
             status = captured["status"]
-            if status is not None and 200 <= status < 300 and captured["ok"]:
+            failed = bool(scope.get("state", {}).get(_FAILED))
+            if status is not None and 200 <= status < 300 and captured["ok"] and not failed:
                 await run_in_threadpool(
                     store.finish,
                     identity,

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from evospikenet.server.errors import ApiError, problem_body, request_id_of
+from evospikenet.server.idempotency import mark_failed
 from evospikenet.server.model_manager import ModelManager
 
 log = logging.getLogger("evospikenet.server.generate")
@@ -34,6 +35,7 @@ def sse_event(name: str, data: Mapping[str, Any]) -> bytes:
 
 
 def _problem_event(request: Request, error: ApiError) -> bytes:
+    mark_failed(request.scope)  # a retry with the same Idempotency-Key generates again
     body = problem_body(
         error.status,
         error.code,

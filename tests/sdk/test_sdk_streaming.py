@@ -396,3 +396,27 @@ def test_the_final_result_is_checked_whole_only_when_strict() -> None:
                 pytest.raises(APIResponseValidationError, match="malformed 'done'"),
             ):
                 list(strict.stream_generate("p"))
+
+
+def test_idempotency_replays_a_whole_stream_but_not_a_failed_one(
+    live: InProcessServer, model: SlowModel
+) -> None:
+    def post(key: str) -> httpx.Response:
+        return httpx.post(
+            f"{live.base_url}/api/generate",
+            json={"prompt": "p", "max_length": 5, "stream": True},
+            headers={"X-API-Key": live.api_key, "Idempotency-Key": key},
+            timeout=30,
+        )
+
+    first, again = post("stream-ok"), post("stream-ok")
+    assert again.headers.get("idempotent-replayed") == "true" and again.text == first.text
+    assert again.headers["content-type"].startswith("text/event-stream")
+    assert model.tokens == 5  # replayed, not generated again
+    model.fail_after = 2
+    failed = post("stream-failed")
+    assert sse_events(failed.text)[-1][0] == "error"
+    model.fail_after = None
+    retried = post("stream-failed")  # the key was released: generated again
+    assert "idempotent-replayed" not in retried.headers
+    assert sse_events(retried.text)[-1][0] == "done" and model.tokens == 2 + 5 + 5
