@@ -41,7 +41,7 @@ class LongString:
         return f"LongString({len(self.data)} bytes)"
 
 
-def _long_spans(raw: bytes) -> list[tuple[int, int]] | None:
+def _long_spans(raw: bytes | bytearray) -> list[tuple[int, int]] | None:
     """(start, end) of every string content at least ``LONG_STRING`` bytes long without a
     backslash; None when the body has too many strings to look."""
     spans: list[tuple[int, int]] = []
@@ -66,14 +66,16 @@ def _long_spans(raw: bytes) -> list[tuple[int, int]] | None:
     return spans
 
 
-def loads(raw: bytes, decoder: json.JSONDecoder, keep: frozenset[str] = frozenset()) -> Any:
+def loads(
+    raw: bytes | bytearray, decoder: json.JSONDecoder, keep: frozenset[str] = frozenset()
+) -> Any:
     """``decoder.decode(raw.decode("utf-8"))``, with long strings cut out first (see the module
     docstring). Raises ``UnicodeDecodeError`` or ``ValueError`` as ``json.loads`` would."""
     spans = _long_spans(raw) if len(raw) >= LONG_STRING else None
     if not spans:
         return decoder.decode(raw.decode("utf-8"))
     token = f"\ue000{uuid.uuid4().hex}:"
-    parts: list[bytes] = []
+    parts: list[bytes | bytearray] = []
     cut = 0
     for index, (start, end) in enumerate(spans):
         parts += [raw[cut:start], f"{token}{index}".encode()]

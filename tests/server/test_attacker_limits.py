@@ -252,3 +252,21 @@ def test_long_polls_past_the_cap_answer_at_once(live, client):
     waited = [d for d in durations if d >= 3.5]
     assert len(waited) == 3, durations
     assert all(d < 3 for d in durations[:17]), durations
+
+
+def test_bodies_with_and_without_a_declared_length_read_the_same(client):
+    body = b'{"description": "' + b"x" * 100_000 + b'"}'  # over the inline size, under the cap
+
+    def chunked():
+        for start in range(0, len(body), 7_000):
+            yield body[start : start + 7_000]
+
+    headers = {"Content-Type": "application/json"}
+    problem = _problem(
+        client.post("/api/sessions", content=chunked(), headers=headers), 422, "VAL_001"
+    )
+    declared = client.post("/api/sessions", content=body, headers=headers)
+    assert declared.json()["errors"] == problem["errors"]  # description too long, in both
+    small = b'{"description": "chunked"}'
+    created = client.post("/api/sessions", content=iter([small[:5], small[5:]]), headers=headers)
+    assert created.status_code == 201 and created.json()["description"] == "chunked"

@@ -55,10 +55,10 @@ async def validated_body(
     seconds over megabytes) and may come back as ``jsonbody.LongString`` (undecoded bytes); the
     caller decodes them strictly, which checks the same rules.
     """
-    chunks = await read_body(request, max_bytes)
+    raw = await read_body(request, max_bytes)
 
     def check() -> dict[str, Any]:
-        body = parse_json(chunks, frozenset(opaque))
+        body = parse_json(raw, frozenset(opaque))
         checked = body
         if isinstance(body, dict):
             long_fields = {
@@ -71,6 +71,6 @@ async def validated_body(
         state.contract.validate_schema(schema, checked)
         return {**schema_defaults(schema), **body}
 
-    if sum(len(chunk) for chunk in chunks) <= INLINE_PARSE_BYTES:
+    if len(raw) <= INLINE_PARSE_BYTES:
         return check()
     return await run_cpu(check)
