@@ -1,10 +1,12 @@
 """Cross-process long-poll wake-up: two ``evospikenet serve`` processes on one PostgreSQL.
 
-A prompt is submitted through server A; a long-poll waits for it on A and one on B; then a
+Wake-ups: a prompt is submitted through server A; a long-poll waits for it on A and one on B; then a
 third process (this script, through ``PromptQueue.complete``, what a bridge calls) completes
 it. The figure is the time from that commit to each long-poll's answer: PostgreSQL
 ``NOTIFY`` (sent by a trigger in the completing transaction) → each server's ``LISTEN``
-connection → its waiting readers. Run against a throw-away PostgreSQL:
+connection → its waiting readers. Load (``--load-seconds``): requests/s and p50/p99 of
+``GET /api/artifacts?limit=100`` (200 stored) from ``--connections`` clients in this process,
+sent to A only, then spread over A and B. Run against a throw-away PostgreSQL:
 
     bash scripts/with_postgres.sh .venv/bin/python benchmarks/bench_replicas.py --prompts 30
 """
@@ -12,12 +14,15 @@ connection → its waiting readers. Run against a throw-away PostgreSQL:
 from __future__ import annotations
 
 import argparse
+import asyncio
+import itertools
 import json
 import os
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from bench_sdk_common import percentile
@@ -34,9 +39,61 @@ from evospikenet.server.brain.queue import PromptQueue  # noqa: E402
 from evospikenet.server.db import Database  # noqa: E402
 
 
+async def _load(urls: list[str], headers: dict[str, str], seconds: int, connections: int) -> dict:
+    latencies: list[float] = []
+    failures = 0
+    targets = itertools.cycle(urls)
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=connections * len(urls))
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                answer = await client.get(next(targets))
+                latencies.append((time.perf_counter() - started) * 1000)
+                failures += answer.status_code != 200
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.monotonic() - started
+    return {
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.5), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "non_200": failures,
+    }
+
+
+def _load_figures(a: Any, both: list[Any], seconds: int, connections: int) -> dict[str, Any]:
+    if seconds <= 0:
+        return {}
+    with httpx.Client(base_url=a.base_url, headers=a.headers, timeout=60) as client:
+        sid = client.post("/api/sessions", json={"description": "load"}).json()["session_id"]
+        for i in range(200):
+            client.post(
+                "/api/artifacts",
+                data={"session_id": sid, "artifact_type": "log", "name": f"a{i}.log"},
+                files={"file": (f"a{i}.log", f"log {i}".encode())},
+            )
+    path = "/api/artifacts?limit=100"
+    return {
+        "load_connections": connections,
+        "list_100_one_process": asyncio.run(
+            _load([a.base_url + path], a.headers, seconds, connections)
+        ),
+        "list_100_two_processes": asyncio.run(
+            _load([s.base_url + path for s in both], a.headers, seconds, connections)
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=30)
+    parser.add_argument("--load-seconds", type=int, default=10, help="0: no load figures")
+    parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     base = os.environ.get("EVOSPIKENET_TEST_DATABASE_URL")
     if not base:
@@ -80,6 +137,7 @@ def main() -> None:
                         thread.join(30)
                     for name, at in answered.items():
                         lags[name].append((at - committed) * 1000)
+                load = _load_figures(a, [a, b], args.load_seconds, args.connections)
             queue.database.dispose()
     finally:
         drop()
@@ -94,6 +152,7 @@ def main() -> None:
             }
             for name, values in lags.items()
         },
+        **load,
     }
     print(json.dumps(figures, indent=2))
 
