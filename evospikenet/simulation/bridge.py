@@ -5,6 +5,8 @@ claims queued prompts for online coordinators and publishes them, media included
 ``evospikenet/api/prompt``; records results from ``evospikenet/api/result`` in the queue; and
 turns heartbeats (``heartbeat/{node_id}``) into node status records. The database stays the
 record: a prompt is claimed only when a coordinator is up, a prompt not acknowledged is re-sent,
+acknowledgements and results count only from the node the attempt was given to (its
+``node_id``; with a message key nobody without the key can speak as a node at all),
 a given-back attempt is requeued (or failed once its attempts are spent), prompts of a node
 that went silent or restarted are requeued at once (and by the server's janitor,
 ``requeue_stale``). Every queue call names the attempt, so nothing done for an older attempt
@@ -269,7 +271,11 @@ class SimulationBridge:
 
     def _on_ack(self, message: dict[str, Any]) -> None:
         entry = self._in_flight.get(str(message.get("prompt_id")))
-        if entry is not None and entry.attempt == message.get("attempt"):
+        if (
+            entry is not None
+            and entry.attempt == message.get("attempt")
+            and entry.coordinator == message.get("node_id")
+        ):
             entry.acked = True
 
     def _on_result(self, message: dict[str, Any]) -> None:
@@ -282,8 +288,18 @@ class SimulationBridge:
         if not isinstance(attempt, int) or isinstance(attempt, bool):
             log.warning("dropped a result for %s without attempt", prompt_id)
             return
-        if entry is not None and entry.attempt == attempt:
-            del self._in_flight[prompt_id]
+        sender = message.get("node_id")
+        if entry is None or entry.attempt != attempt or sender != entry.coordinator:
+            # only the node this bridge gave that very attempt may answer it
+            log.warning(
+                "dropped a result for %s attempt %d from %r: not an attempt this bridge gave "
+                "that node",
+                prompt_id,
+                attempt,
+                sender,
+            )
+            return
+        del self._in_flight[prompt_id]
         if isinstance(message.get("response"), str):
             if not self.queue.complete(prompt_id, message["response"], attempt):
                 log.info("result for %s attempt %d ignored: not current", prompt_id, attempt)

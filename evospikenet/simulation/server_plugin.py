@@ -13,7 +13,12 @@ for deployments whose nodes run elsewhere. Environment:
   machines join there, and the bridges of several API processes may share it (each prompt is
   still claimed once, in the database).
 - ``EVOSPIKENET_SIM_KEY``: shared message key (HMAC), the same on every node; required for an
-  endpoint beyond loopback unless ``EVOSPIKENET_SIM_ALLOW_OPEN=true``.
+  endpoint beyond loopback unless ``EVOSPIKENET_SIM_ALLOW_OPEN=true``. Unset on a server with
+  API (or node) keys, the bridge uses a generated key kept in ``<data dir>/simulation.key``
+  (mode 0600, made once, shared by the processes of one data folder): local nodes are given
+  it, nodes elsewhere need ``EVOSPIKENET_SIM_KEY`` set to that file's contents. A process on
+  this machine without the key can then neither heartbeat, acknowledge nor answer.
+  ``EVOSPIKENET_SIM_ALLOW_OPEN=true`` runs without a key even then (not recommended).
 - ``EVOSPIKENET_SIM_LOCAL_NODES``: ``false`` keeps the bridge but launches no local nodes.
 - ``EVOSPIKENET_SIM_LOG_DIR``: the local nodes' log folder (default ``<data dir>/logs``).
 - ``EVOSPIKENET_SIM_NODE_OPTIONS``: extra ``evospikenet node`` options for local nodes
@@ -23,7 +28,10 @@ for deployments whose nodes run elsewhere. Environment:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import os
+import secrets
 import shlex
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,6 +45,9 @@ from evospikenet.simulation.bridge import BridgeError, SimulationBridge
 from evospikenet.simulation.launcher import LocalNodes, launch_local_nodes
 from evospikenet.simulation.transport import DEFAULT_ENDPOINT, TransportError
 
+log = logging.getLogger("evospikenet.simulation.bridge")
+
+KEY_FILE = "simulation.key"
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
 
@@ -81,6 +92,47 @@ class SimulationConfig:
         )
 
 
+def stored_key(data_dir: Path) -> bytes:
+    """The generated message key in ``<data_dir>/simulation.key``, made (0600) if missing.
+
+    Written to a temp file and linked into place, so concurrent starts agree on one key.
+    """
+    path = Path(data_dir) / KEY_FILE
+    if not path.exists():
+        temp = path.with_name(f".{KEY_FILE}.{secrets.token_hex(8)}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_hex(32).encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            temp.unlink(missing_ok=True)
+    key = path.read_bytes().strip()
+    if len(key) < 16:
+        raise StartupError(f"simulation bridge: {path} holds no usable key; delete it")
+    return key
+
+
+def with_default_key(config: SimulationConfig, settings: Any) -> SimulationConfig:
+    """``config`` with the generated key when the server has keys and no message key is set
+    (unless ``EVOSPIKENET_SIM_ALLOW_OPEN=true``)."""
+    has_keys = bool(tuple(settings.api_keys) or tuple(getattr(settings, "node_keys", ())))
+    if config.sim_key is not None or not has_keys or config.allow_open:
+        return config
+    key = stored_key(Path(settings.data_dir))
+    log.info(
+        "simulation messages are authenticated with the generated key in %s; nodes on other "
+        "machines need EVOSPIKENET_SIM_KEY set to its contents",
+        Path(settings.data_dir) / KEY_FILE,
+    )
+    return dataclasses.replace(config, sim_key=key)
+
+
 def _api_url(settings: Any) -> str:
     host = str(settings.host)
     if host in {"0.0.0.0", "::", ""}:
@@ -108,7 +160,7 @@ def make_bridge(state: Any, config: SimulationConfig) -> SimulationBridge:
 async def _run(state: Any, *, local_nodes: bool) -> AsyncIterator[SimulationBridge]:
     from starlette.concurrency import run_in_threadpool
 
-    config = SimulationConfig.from_env(state.settings.data_dir)
+    config = with_default_key(SimulationConfig.from_env(state.settings.data_dir), state.settings)
     try:
         bridge = make_bridge(state, config)
         await run_in_threadpool(bridge.start)

@@ -7,6 +7,7 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,25 @@ def _janitor(service: BrainService, stop: threading.Event) -> None:
     """What the server's janitor does every second."""
     while not stop.wait(0.5):
         service.janitor_pass(purge=False)
+
+
+@contextmanager
+def bridge_and_peer(
+    root: Path, key: bytes | None = None, attempts: int = 2
+) -> Iterator[tuple[BrainService, SimulationBridge, Any]]:
+    """A bridge on a fresh queue, and a Zenoh session connected to it (the test's peer)."""
+    service = _service(root, attempts)
+    endpoint = loopback_endpoint()
+    bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint, sim_key=key)
+    bridge.start()
+    session = open_connected(endpoint, threading.Event())
+    assert session is not None
+    try:
+        yield service, bridge, session
+    finally:
+        session.close()
+        bridge.stop()
+        service.queue.database.dispose()
 
 
 def _service(root: Path, attempts: int = 2) -> BrainService:
@@ -195,13 +215,7 @@ def test_bridge_protocol_with_a_key_resends_and_refuses_forgeries(tmp_path: Path
     """The test plays the coordinator over real Zenoh against a keyed bridge."""
     key = b"bridge test key, 32 bytes long.."
     codec = Codec(key)
-    service = _service(tmp_path)
-    endpoint = loopback_endpoint()
-    bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint, sim_key=key)
-    bridge.start()
-    session = open_connected(endpoint, threading.Event())
-    assert session is not None
-    try:
+    with bridge_and_peer(tmp_path, key) as (service, _bridge, session):
         prompts: list[dict[str, Any]] = []
         session.declare_subscriber(
             topics.PROMPT, lambda s: prompts.append(codec.decode(s.payload.to_bytes()))
@@ -234,11 +248,13 @@ def test_bridge_protocol_with_a_key_resends_and_refuses_forgeries(tmp_path: Path
         time.sleep(0.5)
         assert service.queue.get(prompt_id)["state"] == "running"
 
-        session.put(topics.RESULT, codec.encode({**forged, "retry": "testing", "response": None}))
+        retry = {**forged, "retry": "testing", "response": None, "node_id": "coord-x"}
+        session.put(topics.RESULT, codec.encode(retry))
         requeued = wait_until(lambda: len(prompts) >= 3 and prompts[-1], 5)
         assert requeued["attempt"] == 2  # given back, then claimed again
 
-        answer = {"prompt_id": prompt_id, "attempt": 2, "response": "the real answer"}
+        answer = {"prompt_id": prompt_id, "attempt": 2, "response": "the real answer",
+                  "node_id": "coord-x"}  # fmt: skip
         session.put(topics.RESULT, codec.encode(answer))
         done = wait_until(
             lambda: (r := service.queue.get(prompt_id)) and r["state"] == "completed" and r, 5
@@ -246,10 +262,6 @@ def test_bridge_protocol_with_a_key_resends_and_refuses_forgeries(tmp_path: Path
         assert done["response"] == "the real answer" and done["attempts"] == 2
         status = {n["id"]: n for n in service.nodes.list()}["coord-x"]
         assert status["type"] == "coordinator" and status["status"] == "idle"
-    finally:
-        session.close()
-        bridge.stop()
-        service.queue.database.dispose()
 
 
 def test_large_image_near_the_server_limit_crosses_zenoh(brain: Brain) -> None:
@@ -266,13 +278,7 @@ def test_large_image_near_the_server_limit_crosses_zenoh(brain: Brain) -> None:
 def test_bridge_requeues_a_prompt_whose_result_was_lost(tmp_path: Path) -> None:
     """The test plays a coordinator that acknowledges a prompt, then drops it silently."""
     codec = Codec()
-    service = _service(tmp_path, attempts=3)
-    endpoint = loopback_endpoint()
-    bridge = SimulationBridge(service.queue, service.nodes, endpoint=endpoint)
-    bridge.start()
-    session = open_connected(endpoint, threading.Event())
-    assert session is not None
-    try:
+    with bridge_and_peer(tmp_path, attempts=3) as (service, _bridge, session):
         prompts: list[dict[str, Any]] = []
         session.declare_subscriber(
             topics.PROMPT, lambda s: prompts.append(codec.decode(s.payload.to_bytes()))
@@ -297,10 +303,6 @@ def test_bridge_requeues_a_prompt_whose_result_was_lost(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert len(prompts) == 2 and prompts[1]["attempt"] == 2
         assert 3.0 <= time.monotonic() - started <= 6.0
-    finally:
-        session.close()
-        bridge.stop()
-        service.queue.database.dispose()
 
 
 def test_coordinator_gives_back_a_task_its_node_lost(tmp_path: Path) -> None:

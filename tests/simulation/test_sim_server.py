@@ -61,10 +61,14 @@ class Cluster:
             args += ["--role-wait-seconds", "8"]
         node = NodeProcess(
             role, rank, self.endpoint, self.log_dir, *args, *extra,
-            env={"EVOSPIKENET_API_KEY": TEST_KEY},
+            env={"EVOSPIKENET_API_KEY": TEST_KEY, "EVOSPIKENET_SIM_KEY": self.sim_key()},
         )  # fmt: skip
         self.nodes[node.node_id] = node
         return node
+
+    def sim_key(self) -> str:
+        """The message key the server generated (it has API keys and no EVOSPIKENET_SIM_KEY)."""
+        return (self.root / "data" / "simulation.key").read_text()
 
     def status(self) -> dict[str, Any]:
         with self.client() as client:
