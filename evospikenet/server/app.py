@@ -17,9 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from evospikenet import __version__
+from evospikenet.server.auth_throttle import FailedAuthThrottle
 from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.brain.service import BrainService
 from evospikenet.server.catalog import Catalog
+from evospikenet.server.client_address import parse_networks
 from evospikenet.server.contract import Contract
 from evospikenet.server.db import Database
 from evospikenet.server.errors import ApiError, problem_response
@@ -156,6 +158,10 @@ def build_state(settings: Settings) -> ServerState:
             if settings.rate_limit_enabled
             else None
         ),
+        auth_throttle=FailedAuthThrottle(
+            settings.auth_failures_per_minute, settings.auth_failure_burst
+        ),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
     )
     if settings.nodes_file is not None:
         nodes = NodesFile(settings.nodes_file)

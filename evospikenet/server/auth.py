@@ -6,16 +6,39 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from evospikenet.server.caller import API_KEY_HEADER, identify
+from evospikenet.server.client_address import client_address
 from evospikenet.server.errors import ApiError
 from evospikenet.server.ratelimit import DatabaseRateLimiter, retry_after_header
 from evospikenet.server.state import ServerState, server_state
 
 
+def rate_limited(reason: str, wait: float) -> ApiError:
+    """429 ``RATE_001``: ``reason``, and when to retry."""
+    return ApiError(
+        429,
+        "RATE_001",
+        f"{reason}; retry in {retry_after_header(wait)} s.",
+        kind="rate-limited",
+        headers={"Retry-After": retry_after_header(wait)},
+    )
+
+
 def authenticate(request: Request, state: ServerState, *, node_keys_ok: bool) -> str:
     """The caller's identity; raises 401 for a missing, wrong or repeated key, 403 for a node
-    key used where only API keys may go. Open servers (no keys configured) answer everyone."""
+    key used where only API keys may go. Open servers (no keys configured) answer everyone.
+
+    Refused keys are throttled per client address (``auth_throttle``): past the limit an
+    address gets 429 ``RATE_001`` before its key is even compared.
+    """
     settings = state.settings
+    address = client_address(request.scope, state.trusted_proxies)
+    if settings.api_keys or settings.node_keys:
+        wait = state.auth_throttle.blocked(address)
+        if wait > 0:
+            raise rate_limited("Too many refused keys from this address", wait)
     caller = identify(request.scope["headers"], settings.api_keys, settings.node_keys)
+    if caller.kind in ("duplicate", "invalid"):  # a guess (a missing key guesses nothing)
+        state.auth_throttle.failed(address)
     if caller.kind == "missing":
         raise ApiError(
             401,
@@ -53,13 +76,7 @@ async def _rate_limit(state: ServerState, identity: str) -> None:
     else:
         wait = limiter.acquire(identity)
     if wait > 0:
-        raise ApiError(
-            429,
-            "RATE_001",
-            f"Rate limit exceeded; retry in {retry_after_header(wait)} s.",
-            kind="rate-limited",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
+        raise rate_limited("Rate limit exceeded", wait)
 
 
 async def require_api_key(request: Request) -> str:
@@ -83,5 +100,4 @@ async def require_node_or_api_key(request: Request) -> str:
 async def rate_limit_only(request: Request) -> None:
     """Dependency for unauthenticated operations: the rate limit by client address."""
     state = server_state(request)
-    client = request.client.host if request.client else "unknown"
-    await _rate_limit(state, "addr:" + client)
+    await _rate_limit(state, "addr:" + client_address(request.scope, state.trusted_proxies))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 from evospikenet.server.errors import ApiError
 from evospikenet.server.state import ServerState
+
+log = logging.getLogger("evospikenet.server.remote_log")
 
 NOT_CONFIGURED = (
     "remote_log is not configured on this server: the operator must list the hosts it may read "
@@ -52,10 +55,13 @@ async def remote_log_answer(state: ServerState, body: dict[str, Any]) -> dict[st
     try:
         hosts = nodes.hosts()
     except (OSError, ValueError) as exc:
+        # the path and the parse error (which quotes the file) are for the operator's log only
+        log.error("remote_log: the nodes file cannot be used: %s", exc)
         raise ApiError(
             503,
             "SYS_002",
-            f"The nodes file cannot be used: {exc}",
+            "remote_log is unavailable: the server's nodes file cannot be used; the operator "
+            "will find why in the server log.",
             kind="unavailable",
             headers={"Retry-After": "30"},
         ) from None

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from evospikenet.server.client_address import parse_networks
+
 GIB = 1024**3
 MIB = 1024**2
 
@@ -80,6 +82,9 @@ class Settings:
     idempotency_ttl_seconds: float = 24 * 3600.0
     rate_limit_per_minute: float = 0.0
     rate_limit_burst: int = 10
+    auth_failures_per_minute: float = 20.0
+    auth_failure_burst: int = 50
+    trusted_proxies: tuple[str, ...] = ()
     purge_interval_seconds: float = 300.0
     orphan_grace_seconds: float = 600.0
     max_long_polls: int = 1000
@@ -126,7 +131,10 @@ class Settings:
         EVOSPIKENET_MAX_MEDIA_BYTES, EVOSPIKENET_MAX_WAIT_SECONDS,
         EVOSPIKENET_RESULT_RETENTION_SECONDS, EVOSPIKENET_MAX_PROMPT_ATTEMPTS,
         EVOSPIKENET_NODE_OFFLINE_SECONDS, EVOSPIKENET_RATE_LIMIT_PER_MINUTE (0 = off),
-        EVOSPIKENET_RATE_LIMIT_BURST, EVOSPIKENET_PURGE_INTERVAL_SECONDS,
+        EVOSPIKENET_RATE_LIMIT_BURST, EVOSPIKENET_AUTH_FAILURES_PER_MINUTE and
+        EVOSPIKENET_AUTH_FAILURE_BURST (refused keys per client address),
+        EVOSPIKENET_TRUSTED_PROXIES (comma-separated addresses or networks of reverse proxies
+        whose X-Forwarded-For is believed), EVOSPIKENET_PURGE_INTERVAL_SECONDS,
         EVOSPIKENET_ORPHAN_GRACE_SECONDS, EVOSPIKENET_MAX_LONG_POLLS,
         EVOSPIKENET_BODY_IDLE_TIMEOUT_SECONDS, EVOSPIKENET_HEAD_TIMEOUT_SECONDS,
         EVOSPIKENET_NODES_FILE, EVOSPIKENET_LOAD_MODELS,
@@ -167,6 +175,13 @@ class Settings:
             "rate_limit_burst": int(
                 _env_number(env, "EVOSPIKENET_RATE_LIMIT_BURST", 10, integer=True)
             ),
+            "auth_failures_per_minute": _env_number(
+                env, "EVOSPIKENET_AUTH_FAILURES_PER_MINUTE", 20.0, integer=False
+            ),
+            "auth_failure_burst": int(
+                _env_number(env, "EVOSPIKENET_AUTH_FAILURE_BURST", 50, integer=True)
+            ),
+            "trusted_proxies": _env_list(env, "EVOSPIKENET_TRUSTED_PROXIES"),
             "purge_interval_seconds": _env_number(
                 env, "EVOSPIKENET_PURGE_INTERVAL_SECONDS", 300.0, integer=False
             ),
@@ -190,6 +205,10 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.max_wait_seconds > 60:
             raise SettingsError("EVOSPIKENET_MAX_WAIT_SECONDS must be at most 60")
+        try:
+            parse_networks(settings.trusted_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"EVOSPIKENET_TRUSTED_PROXIES: {exc}") from None
         if settings.max_prompt_attempts < 1:
             raise SettingsError("EVOSPIKENET_MAX_PROMPT_ATTEMPTS must be at least 1")
         return settings

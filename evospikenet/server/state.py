@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from evospikenet.server.auth_throttle import FailedAuthThrottle
+from evospikenet.server.client_address import Network
+
 if TYPE_CHECKING:
     from evospikenet.server.blobstore import BlobStore
     from evospikenet.server.brain.service import BrainService
@@ -32,6 +35,8 @@ class ServerState:
     idempotency: IdempotencyStore
     rate_limiter: Limiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    auth_throttle: FailedAuthThrottle = field(default_factory=FailedAuthThrottle)
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 def server_state(request: Request) -> ServerState:
