@@ -31,6 +31,7 @@ import contextlib
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from evospikenet.server.blobstore import CHUNK, BlobStore, BlobWriter
 
 MULTIPART_BYTES = 16 * 1024 * 1024
 PART_BYTES = 16 * 1024 * 1024
+BUCKET_CHECK_SECONDS = 5.0
 
 
 class S3BlobWriter(BlobWriter):
@@ -79,6 +81,7 @@ class S3BlobStore(BlobStore):
             client = boto3.client("s3")
         self.client = client
         self._local = threading.local()
+        self._bucket_ok_at = -BUCKET_CHECK_SECONDS
 
     def key(self, sha256: str) -> str:
         """The object key of a digest."""
@@ -172,9 +175,13 @@ class S3BlobStore(BlobStore):
             return super().remove_unreferenced(referenced, grace_seconds=grace_seconds)
 
     def check(self) -> None:
-        """Raise if the temp area cannot be written or the bucket does not answer."""
+        """Raise if the temp area cannot be written or the bucket does not answer (asked at
+        most every ``BUCKET_CHECK_SECONDS``: health checks stay cheap)."""
         super().check()
-        self.client.head_bucket(Bucket=self.bucket)
+        now = time.monotonic()
+        if now - self._bucket_ok_at > BUCKET_CHECK_SECONDS:
+            self.client.head_bucket(Bucket=self.bucket)
+            self._bucket_ok_at = now
 
 
 def open_blob_store(root: Path, url: str | None) -> BlobStore:

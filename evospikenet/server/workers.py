@@ -9,10 +9,13 @@ simulation (bridge, and local nodes unless ``--no-nodes``) runs in one worker, t
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
+import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,6 +55,27 @@ def _holds_simulation(data_dir: Path) -> bool:
     return True
 
 
+@contextlib.asynccontextmanager
+async def answer_long_polls_at_exit(app: Any, state: Any) -> AsyncIterator[None]:
+    """Plugin: SIGTERM/SIGINT first answer every waiting long-poll, then uvicorn's handler
+    runs (what ``runner.run`` does for one process; uvicorn installed its handlers already)."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_exit(sig: int, frame: Any) -> None:
+        state.brain.begin_shutdown()
+        handler = previous[sig]
+        if callable(handler):
+            handler(sig, frame)
+
+    for sig in previous:
+        signal.signal(sig, on_exit)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def app() -> Any:
     """uvicorn's app factory in each worker."""
     from evospikenet.cli.serve import simulation_plugins
@@ -63,7 +87,9 @@ def app() -> Any:
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     settings = Settings.from_env()
     no_nodes = os.environ.get(NO_NODES_VARIABLE) == "true"
-    plugins = simulation_plugins(no_nodes) if _holds_simulation(settings.data_dir) else []
+    plugins = [answer_long_polls_at_exit]
+    if _holds_simulation(settings.data_dir):
+        plugins += simulation_plugins(no_nodes)
     return QuietStartup(create_app(settings, plugins), log_errors=True)
 
 

@@ -171,6 +171,28 @@ def test_workers_share_one_port_and_one_bridge(tmp_path):
         queue.database.dispose()
         log = log_path.read_text(errors="replace")
         assert log.count("simulation bridge listening") == 1  # one worker runs the bridge
+        # SIGTERM: a waiting long-poll answers at once with the current state
+        waiting = httpx.post(
+            f"{base}/api/distributed_brain/prompt", json={"prompt": "q"}, headers=headers
+        ).json()["prompt_id"]
+        answers: list[tuple[str, float]] = []
+
+        def wait_long() -> None:
+            answer = httpx.get(
+                f"{base}/api/distributed_brain/result",
+                params={"prompt_id": waiting, "wait": 25},
+                headers=headers,
+                timeout=40,
+            )
+            answers.append((answer.json()["state"], time.perf_counter()))
+
+        thread = threading.Thread(target=wait_long)
+        thread.start()
+        time.sleep(1.0)
+        process.terminate()
+        stopped = time.perf_counter()
+        thread.join(30)
+        assert answers and answers[0][0] == "queued" and answers[0][1] - stopped < 5, answers
     finally:
         process.terminate()
         process.wait(30)
