@@ -4,8 +4,10 @@ The operator lists the reachable hosts in a nodes file (see ``docs/remote-log.md
 names a host (``ip``), a ``user``, a ``key_path`` and an absolute ``log_file_path``; it is served
 only when all of them fit one configured entry. Nothing else is ever connected to, the client's
 ``key_path`` is never opened (it only has to point at the configured key), no shell command is
-run on the remote host (SFTP realpath + stat + positional reads from the end of the file), and
-the output is capped at :data:`MAX_OUTPUT_BYTES`.
+run on the remote host (SFTP realpath + stat + positional reads from the end of the file), a
+file with more than one hard link is refused (a link in an allowed folder can name any file of
+the same file system; SFTP v3 servers report the link count only in directory listings, so it
+is read there), and the output is capped at :data:`MAX_OUTPUT_BYTES`.
 
 Errors::
 
@@ -450,13 +452,41 @@ async def _tail_via_sftp(
                 f" allowed log directories of {host.label}"
             )
     # stat before open: opening a FIFO or device could block or never end.
-    if not _is_regular(await sftp.stat(str(real))):
+    attrs = await sftp.stat(str(real))
+    if not _is_regular(attrs):
         raise RemoteLogUnavailable(f"{host.label}: {path} is not a regular file")
+    links = attrs.nlink if attrs.nlink is not None else await _listed_link_count(sftp, real)
+    if links != 1:
+        raise RemoteLogForbidden(
+            f"log_file_path {_show(str(path))} has "
+            f"{'an unknown number of' if links is None else links} hard links on {host.label}; "
+            "a hard link can bring a file from outside the allowed directories in, so only "
+            "files with exactly one link are served"
+        )
     async with sftp.open(str(real), "rb") as handle:
         attrs = await handle.stat()
         if not _is_regular(attrs) or attrs.size is None:
             raise RemoteLogUnavailable(f"{host.label}: {path} is not a regular file")
         return await _read_last_lines(handle, attrs.size, lines, host, path)
+
+
+async def _listed_link_count(sftp: asyncssh.SFTPClient, real: PurePosixPath) -> int | None:
+    """The link count of ``real`` from its folder's listing (``ls -l`` style long names)."""
+    try:
+        names = await sftp.readdir(str(real.parent))
+    except asyncssh.SFTPError:
+        return None
+    for name in names:
+        if name.filename in (real.name, real.name.encode()):
+            if name.attrs.nlink is not None:
+                return int(name.attrs.nlink)
+            fields = (
+                (name.longname or b"").split()
+                if isinstance(name.longname, bytes)
+                else ((name.longname or "").split())
+            )
+            return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+    return None
 
 
 async def _remote_realpath(sftp: asyncssh.SFTPClient, directory: PurePosixPath) -> PurePosixPath:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import asyncssh
@@ -593,3 +593,41 @@ def test_host_names_and_addresses_are_compared_canonically(
     # A path refusal (not a host refusal) proves the host matched, and nothing connects.
     aliased = [dataclasses.replace(hosts[0], host=configured)]
     assert_forbidden(ssh, aliased, "outside the allowed", ip=requested, log_file_path="/etc/x")
+
+
+def test_a_hard_link_inside_the_allowed_dir_is_refused(
+    ssh: SSHTestServer, hosts: list[RemoteHost]
+) -> None:
+    secret = ssh.log_dir.parent / "hard-secret.txt"
+    secret.write_text("do not leak either\n", encoding="utf-8")
+    link = ssh.log_dir / "hard.log"
+    if not link.exists():
+        os.link(secret, link)
+    with pytest.raises(RemoteLogForbidden, match="2 hard links") as caught:
+        read(hosts, ssh, log_file_path=str(link))
+    assert "do not leak" not in str(caught.value)
+    assert read(hosts, ssh, log_file_path=str(ssh.log_dir / "sim_rank_0.log"), lines=1)
+
+
+def test_the_link_count_of_an_sftp_v3_server_is_read_from_its_listing() -> None:
+    from types import SimpleNamespace
+
+    from evospikenet.server.remote_log import _listed_link_count
+
+    class V3Listing:  # OpenSSH's sftp-server: no link count in attrs, only in long names
+        async def readdir(self, path: str) -> list[SimpleNamespace]:
+            assert path == "/var/log/app"
+            return [
+                SimpleNamespace(filename=name, longname=long, attrs=SimpleNamespace(nlink=None))
+                for name, long in [
+                    (b"other.log", b"-rw-r--r--    1 u g 5 Jan  1 00:00 other.log"),
+                    (b"x.log", b"-rw-r--r--    2 u g 5 Jan  1 00:00 x.log"),
+                    (b"odd.log", b"odd.log"),
+                ]
+            ]
+
+    def count(name: str) -> int | None:
+        return asyncio.run(_listed_link_count(V3Listing(), PurePosixPath("/var/log/app", name)))  # type: ignore[arg-type]
+
+    assert count("x.log") == 2 and count("other.log") == 1
+    assert count("odd.log") is None and count("missing.log") is None
