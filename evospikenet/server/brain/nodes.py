@@ -1,22 +1,38 @@
-"""Simulation nodes: their last reports, and who counts as online (a heartbeat within 5 s)."""
+"""Simulation nodes: their last reports, and who counts as online (a heartbeat within 5 s).
+
+Nodes silent for ``retention`` seconds (default an hour) are forgotten: the janitor's pass asks
+for the live ids every second, and at most once a minute that also deletes them, so rows of
+nodes long gone (or made up) never pile up in the health and status answers.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from evospikenet.server.db import Database, as_utc, insert, isoformat, utcnow
 from evospikenet.server.tables import NodeRow
+
+NODE_RETENTION_SECONDS = 3600.0
+PURGE_EVERY_SECONDS = 60.0
 
 
 class NodeRegistry:
     """Stores node reports; a node silent for ``offline_after`` seconds is shown offline."""
 
-    def __init__(self, database: Database, *, offline_after: float = 5.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        offline_after: float = 5.0,
+        retention: float = NODE_RETENTION_SECONDS,
+    ) -> None:
         self.database = database
         self.offline_after = offline_after
+        self.retention = retention
+        self._purged_at: datetime | None = None
 
     def _effective_status(self, row: Any) -> str:
         if row.last_heartbeat is None:
@@ -69,11 +85,28 @@ class NodeRegistry:
             return self._json(row)
 
     def list(self) -> list[dict[str, Any]]:
-        """Every node ever seen, by rank."""
+        """Every node heard from within ``retention``, by rank."""
         with self.database.session() as db:
             rows = db.scalars(select(NodeRow).order_by(NodeRow.rank, NodeRow.id))
             return [self._json(row) for row in rows]
 
     def live_ids(self) -> set[str]:
-        """Ids of the nodes not offline."""
+        """Ids of the nodes not offline (forgetting long-silent ones at most once a minute)."""
+        now = utcnow()
+        if self._purged_at is None or now - self._purged_at > timedelta(
+            seconds=PURGE_EVERY_SECONDS
+        ):
+            self._purged_at = now
+            self.purge_silent()
         return {node["id"] for node in self.list() if node["status"] != "offline"}
+
+    def purge_silent(self) -> int:
+        """Delete the nodes without a heartbeat for ``retention`` seconds; how many."""
+        cutoff = utcnow() - timedelta(seconds=self.retention)
+        with self.database.session() as db:
+            result = db.execute(
+                delete(NodeRow).where(
+                    (NodeRow.last_heartbeat < cutoff) | NodeRow.last_heartbeat.is_(None)
+                )
+            )
+            return int(result.rowcount or 0)
