@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from evospikenet.server.caller import API_KEY_HEADER, identify
+from evospikenet.server.caller import API_KEY_HEADER, CURRENT_CALLER, identify
 from evospikenet.server.client_address import client_address
 from evospikenet.server.errors import ApiError
 from evospikenet.server.ratelimit import DatabaseRateLimiter, retry_after_header
@@ -85,6 +85,7 @@ async def require_api_key(request: Request) -> str:
     identity = authenticate(request, state, node_keys_ok=False)
     await _rate_limit(state, identity)
     request.state.identity = identity
+    CURRENT_CALLER.set(identity)
     return identity
 
 
@@ -94,6 +95,7 @@ async def require_node_or_api_key(request: Request) -> str:
     identity = authenticate(request, state, node_keys_ok=True)
     await _rate_limit(state, identity)
     request.state.identity = identity
+    CURRENT_CALLER.set(identity)
     return identity
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
 API_KEY_HEADER = "X-API-Key"
 ANONYMOUS = "anonymous"
+
+CURRENT_CALLER: ContextVar[str] = ContextVar("evospikenet_caller", default=ANONYMOUS)
+"""The accepted caller's identity in the request being handled (set by authentication; the
+generation queue takes turns by it)."""
 
 CallerKind = Literal["api_key", "node_key", "anonymous", "missing", "invalid", "duplicate"]
 

@@ -21,9 +21,11 @@ from typing import Any
 from sqlalchemy import select
 
 from evospikenet.server.blobstore import BlobStore
+from evospikenet.server.caller import ANONYMOUS, CURRENT_CALLER
 from evospikenet.server.catalog import Catalog
 from evospikenet.server.db import Database, isoformat, utcnow
 from evospikenet.server.errors import ApiError
+from evospikenet.server.fairness import FairTurns
 from evospikenet.server.generation_guard import check_prompt, generation_failed, outcome
 from evospikenet.server.tables import ArtifactRow, SessionRow
 
@@ -96,6 +98,8 @@ class _Pending:
     """Called on the event loop with each decoded chunk (streaming)."""
     left: threading.Event = field(default_factory=threading.Event, repr=False)
     """Set when the request's caller stopped waiting (a client that left)."""
+    caller: str = ANONYMOUS
+    """Who asked (``CURRENT_CALLER``); the queue takes turns by it."""
 
     @property
     def batch_key(self) -> tuple[Any, ...] | None:
@@ -125,6 +129,7 @@ class ModelManager:
         self._gen_executor = ThreadPoolExecutor(1, thread_name_prefix="model-generate")
         self._stopped = False
         self._pending: list[_Pending] = []
+        self._turns = FairTurns()
         self._draining = False
         self._drain_task: asyncio.Task[None] | None = None
         self._failed_sessions: set[str] = set()
@@ -375,6 +380,7 @@ class ModelManager:
         check_prompt(prompt)  # one bad prompt must not join (and fail) a batch
         loop = asyncio.get_running_loop()
         pending = _Pending(served, prompt, params, loop.create_future(), on_text)
+        pending.caller = CURRENT_CALLER.get()
         self._pending.append(pending)
         if not self._draining:
             self._draining = True
@@ -398,7 +404,7 @@ class ModelManager:
         loop = asyncio.get_running_loop()
         try:
             while self._pending:
-                first = self._pending.pop(0)
+                first = self._pending.pop(self._turns.pick(self._pending))  # fair across keys
                 batch = [first]
                 key = first.batch_key
                 if key is not None:
