@@ -174,18 +174,25 @@ def test_migrations_run_at_once_on_an_empty_database(tmp_path, database_urls):
 @needs_postgres
 def test_servers_started_together_on_an_empty_database_all_come_up(tmp_path):
     assert POSTGRES is not None
-    env = {"EVOSPIKENET_LOAD_MODELS": "false"}
-    env["DATABASE_URL"], drop = _fresh_postgres_database(POSTGRES)
+    url, drop = _fresh_postgres_database(POSTGRES)
     data_dir = tmp_path / "data"  # the blob folder is shared as well
-    servers = [LiveServer(data_dir, api_key=TEST_KEY, env=env) for _ in range(4)]
+    servers = [LiveServer(data_dir, api_key=TEST_KEY, env={"DATABASE_URL": url}) for _ in range(4)]
     try:
-        started = _at_once(len(servers), lambda i: servers[i].start(timeout=120))
-        for live in started:
-            r = httpx.get(f"{live.base_url}/api/health", timeout=10)
-            assert r.json()["components"]["database"]["status"] == "healthy"
-        database = Database(env["DATABASE_URL"])
+        started = _at_once(len(servers), lambda i: servers[i].start(timeout=180))
+
+        def served_sessions() -> set[str | None]:
+            infos = [httpx.get(f"{s.base_url}/api/info", headers=s.headers).json() for s in started]
+            return {(info.get("model") or {}).get("session_id") for info in infos}
+
+        _wait(lambda: None not in served_sessions(), 180, "not every server serves a model")
+        assert len(served_sessions()) == 1  # the one bundled default, registered once
+        database = Database(url)
         with database.session() as db:
             assert db.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            bundled = db.scalar(
+                select(func.count()).select_from(SessionRow).where(SessionRow.bundled_default)
+            )
+            assert bundled == db.scalar(select(func.count()).select_from(SessionRow)) == 1
         database.dispose()
     finally:
         for live in servers:

@@ -42,6 +42,7 @@ class BrainService:
         )
         self.nodes = NodeRegistry(database, offline_after=settings.node_offline_seconds)
         self._janitor: asyncio.Task[None] | None = None
+        self._purge: asyncio.Task[None] | None = None
         self._purge_also = purge_also
         self._every_pass = every_pass
         self.closing = False
@@ -58,16 +59,16 @@ class BrainService:
         self._janitor = asyncio.create_task(self._janitor_loop(), name="brain-janitor")
 
     async def stop(self) -> None:
-        """Stop the janitor."""
-        if self._janitor is not None:
-            self._janitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._janitor
+        """Stop the janitor (a purge pass running in a worker thread finishes on its own)."""
+        for task in (self._janitor, self._purge):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def janitor_pass(self, *, purge: bool) -> None:
         """Run ``every_pass`` (e.g. renewing leases); requeue prompts of offline nodes and
-        attempts whose lease ran out; with ``purge``, delete results past retention (and run
-        ``purge_also``, e.g. expired idempotency keys)."""
+        attempts whose lease ran out; with ``purge``, also ``purge_pass``."""
         if self._every_pass is not None:
             self._every_pass()
         requeued = self.queue.requeue_stale(self.nodes.live_ids())
@@ -77,19 +78,33 @@ class BrainService:
         if expired:
             log.warning("requeued %d prompt(s) whose claimer is gone: %s", len(expired), expired)
         if purge:
-            self.queue.purge_expired(self.settings.result_retention_seconds)
-            if self._purge_also is not None:
-                self._purge_also()
+            self.purge_pass()
+
+    def purge_pass(self) -> None:
+        """Delete results past retention and run ``purge_also`` (e.g. expired idempotency
+        keys, the orphan sweep)."""
+        self.queue.purge_expired(self.settings.result_retention_seconds)
+        if self._purge_also is not None:
+            self._purge_also()
+
+    async def _purge_in_background(self) -> None:
+        try:
+            await run_in_threadpool(self.purge_pass)
+        except Exception:
+            log.exception("brain purge pass failed")
 
     async def _janitor_loop(self) -> None:
-        last_purge = 0.0
+        """Every second a short pass (leases, requeues); every ``purge_interval_seconds`` a
+        purge pass beside it, so a long sweep never delays the lease renewals."""
+        last_purge = -float("inf")
         while True:
             now = time.monotonic()
-            purge = now - last_purge >= self.settings.purge_interval_seconds
+            due = now - last_purge >= self.settings.purge_interval_seconds
+            if due and (self._purge is None or self._purge.done()):
+                last_purge = now
+                self._purge = asyncio.create_task(self._purge_in_background(), name="brain-purge")
             try:
-                await run_in_threadpool(self.janitor_pass, purge=purge)
-                if purge:
-                    last_purge = now
+                await run_in_threadpool(self.janitor_pass, purge=False)
             except Exception:
                 log.exception("brain janitor pass failed")
             await asyncio.sleep(JANITOR_INTERVAL)
