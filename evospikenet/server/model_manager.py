@@ -367,6 +367,13 @@ class ModelManager:
             raise ApiError(503, "MODEL_002", detail, kind="no-model", headers={"Retry-After": "5"})
         return served
 
+    def admit(self, prompt: str) -> ServedModel:
+        """The model that will serve ``prompt``: 503 without one, 422 for a prompt it cannot
+        take (one bad prompt must not join, and fail, a batch). Checked before a stream starts."""
+        served = self.require_model()
+        check_prompt(prompt)
+        return served
+
     async def generate(
         self, prompt: str, *, on_text: Callable[[str], None] | None = None, **params: Any
     ) -> dict[str, Any]:
@@ -376,8 +383,7 @@ class ModelManager:
         decoded. Cancelling the call (a client that left) stops the model once every request
         of its batch has gone.
         """
-        served = self.require_model()
-        check_prompt(prompt)  # one bad prompt must not join (and fail) a batch
+        served = self.admit(prompt)
         loop = asyncio.get_running_loop()
         pending = _Pending(served, prompt, params, loop.create_future(), on_text)
         pending.caller = CURRENT_CALLER.get()

@@ -73,8 +73,9 @@ async def generation_events(
 def streaming_generation(
     request: Request, models: ModelManager, prompt: str, params: dict[str, Any]
 ) -> StreamingResponse:
-    """A ``text/event-stream`` answer running the generation; 503 now when no model is loaded."""
-    models.require_model()
+    """A ``text/event-stream`` answer running the generation; refusals (no model, a prompt the
+    model cannot take) are raised now, as ordinary problem answers."""
+    models.admit(prompt)
     return StreamingResponse(
         generation_events(request, models, prompt, params),
         media_type=MEDIA_TYPE,

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from faulty_server import Action, FaultyServer, problem
 from inprocess_server import InProcessServer
+from starlette.requests import Request
 
 from evospikenet.models.serving import GenerationOutput
 from evospikenet.sdk import (
@@ -34,7 +35,9 @@ from evospikenet.sdk import (
 )
 from evospikenet.sdk._streaming import SSEDecoder
 from evospikenet.server.db import utcnow
+from evospikenet.server.errors import ApiError
 from evospikenet.server.model_manager import ServedModel
+from evospikenet.server.sse import streaming_generation
 
 PIECES = ("a", "語", "\u2028", "b\n")  # a line separator and a newline inside the text
 
@@ -420,3 +423,14 @@ def test_idempotency_replays_a_whole_stream_but_not_a_failed_one(
     retried = post("stream-failed")  # the key was released: generated again
     assert "idempotent-replayed" not in retried.headers
     assert sse_events(retried.text)[-1][0] == "done" and model.tokens == 2 + 5 + 5
+
+
+def test_a_prompt_the_model_cannot_take_is_refused_before_the_stream(
+    live: InProcessServer, model: SlowModel
+) -> None:
+    request = Request({"type": "http", "method": "POST", "path": "/api/generate", "headers": []})
+    models = live.app.state.server.models
+    with pytest.raises(ApiError) as refused:  # raised, not sent as an error event in a 200
+        streaming_generation(request, models, "\ud800", {"max_new_tokens": 5})
+    assert refused.value.status == 422 and refused.value.code == "VAL_001"
+    assert model.batches == []
