@@ -6,7 +6,10 @@ it. The figure is the time from that commit to each long-poll's answer: PostgreS
 ``NOTIFY`` (sent by a trigger in the completing transaction) → each server's ``LISTEN``
 connection → its waiting readers. Load (``--load-seconds``): requests/s and p50/p99 of
 ``GET /api/artifacts?limit=100`` (200 stored) from ``--connections`` clients in this process,
-sent to A only, then spread over A and B. Run against a throw-away PostgreSQL:
+sent to A only, then spread over A and B. Queue (``--queue``): that many prompts submitted over
+HTTP, alternately through A and B, then drained by two claimers (two bridges' worth of
+``claim_next`` + ``complete``, each with its own engine) racing for them; it checks that every
+prompt was claimed exactly once. Run against a throw-away PostgreSQL:
 
     bash scripts/with_postgres.sh .venv/bin/python benchmarks/bench_replicas.py --prompts 30
 """
@@ -34,6 +37,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from live_server import _fresh_postgres_database  # noqa: E402
 
 from evospikenet.server.blobstore import BlobStore  # noqa: E402
+from evospikenet.server.brain.nodes import NodeRegistry  # noqa: E402
 from evospikenet.server.brain.notifier import PromptNotifier  # noqa: E402
 from evospikenet.server.brain.queue import PromptQueue  # noqa: E402
 from evospikenet.server.db import Database  # noqa: E402
@@ -89,11 +93,62 @@ def _load_figures(a: Any, both: list[Any], seconds: int, connections: int) -> di
     }
 
 
+def _queue_figures(url: str, servers: list[Any], count: int) -> dict[str, Any]:
+    if count <= 0:
+        return {}
+    started = time.perf_counter()
+    with httpx.Client(headers=servers[0].headers, timeout=60) as client:
+        ids = [
+            client.post(
+                f"{servers[n % 2].base_url}/api/distributed_brain/prompt", json={"prompt": f"q{n}"}
+            ).json()["prompt_id"]
+            for n in range(count)
+        ]
+    submitted = time.perf_counter() - started
+    claims: dict[str, list[str]] = {"bridge-1": [], "bridge-2": []}
+
+    def drain(name: str) -> None:
+        database = Database(url)
+        queue = PromptQueue(database, BlobStore(servers[0].data_dir), PromptNotifier())
+        nodes = NodeRegistry(database, offline_after=5.0)
+        beat = 0.0
+        while True:
+            if time.monotonic() - beat > 1.0:  # a live node: the servers' janitors leave it be
+                nodes.report(node_id=name, rank=0, node_type="coordinator", status="busy")
+                beat = time.monotonic()
+            claimed = queue.claim_next(name)
+            if claimed is None:
+                break
+            claims[name].append(claimed.prompt_id)
+            queue.complete(claimed.prompt_id, "ok", claimed.attempts)
+        database.dispose()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=drain, args=(name,)) for name in claims]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    drained = time.perf_counter() - started
+    every = claims["bridge-1"] + claims["bridge-2"]
+    twice = len(every) - len(set(every))
+    missing = len(set(ids) - set(every))
+    assert not twice and not missing, f"{twice} claimed twice, {missing} never claimed"
+    return {
+        "queue_prompts": count,
+        "queue_submit_per_s_http": round(count / submitted, 1),
+        "queue_drain_per_s_two_claimers": round(count / drained, 1),
+        "queue_claims_per_claimer": [len(v) for v in claims.values()],
+        "queue_each_claimed_once": True,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=30)
     parser.add_argument("--load-seconds", type=int, default=10, help="0: no load figures")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--queue", type=int, default=1000, help="0: no queue figures")
     args = parser.parse_args()
     base = os.environ.get("EVOSPIKENET_TEST_DATABASE_URL")
     if not base:
@@ -138,6 +193,7 @@ def main() -> None:
                     for name, at in answered.items():
                         lags[name].append((at - committed) * 1000)
                 load = _load_figures(a, [a, b], args.load_seconds, args.connections)
+                load.update(_queue_figures(url, [a, b], args.queue))
             queue.database.dispose()
     finally:
         drop()
