@@ -1,5 +1,7 @@
 """Bounds on what a client controls before any handler runs: header count, query parameter
-count, and how long a request body may stall between two chunks.
+count, and how long a request body may stall between two chunks. A body still awaited when the
+server begins to stop (SIGTERM) is answered 503 ``SYS_002`` problem+json within
+``SHUTDOWN_POLL_SECONDS``, instead of a plain-text 500 when the graceful period ends.
 
 Byte sizes of the request line and headers are bounded by the HTTP parser (uvicorn's h11,
 16 KiB for the whole head, see ``runner``); bodies by each handler's own limit.
@@ -15,6 +17,7 @@ from evospikenet.server.errors import ApiError, problem_response
 
 MAX_HEADERS = 100
 MAX_QUERY_PARAMS = 64
+SHUTDOWN_POLL_SECONDS = 0.5
 
 
 def _too_many_headers(count: int) -> ApiError:
@@ -48,6 +51,23 @@ def body_stalled(seconds: float) -> ApiError:
     )
 
 
+def shutting_down() -> ApiError:
+    """The 503 for a request whose body was still arriving when the server began to stop."""
+    return ApiError(
+        503,
+        "SYS_002",
+        "The server is shutting down; send the request again.",
+        kind="unavailable",
+        headers={"Connection": "close", "Retry-After": "5"},
+    )
+
+
+def _closing(scope: Scope) -> bool:
+    """Whether this server has begun to stop (``BrainService.begin_shutdown``)."""
+    state = getattr(getattr(scope.get("app"), "state", None), "server", None)
+    return bool(getattr(getattr(state, "brain", None), "closing", False))
+
+
 class RequestLimitsMiddleware:
     """431 past ``MAX_HEADERS`` header fields, 422 past ``MAX_QUERY_PARAMS`` query parameters,
     408 when no body bytes arrive for ``body_idle_seconds`` while a body is still expected."""
@@ -78,11 +98,16 @@ class RequestLimitsMiddleware:
             nonlocal body_done
             if body_done or self.body_idle_seconds <= 0:
                 return await receive()
-            try:
-                with anyio.fail_after(self.body_idle_seconds):
+            deadline = anyio.current_time() + self.body_idle_seconds
+            while True:  # short slices notice a shutdown; a cancelled receive loses nothing
+                remaining = deadline - anyio.current_time()
+                if remaining <= 0:
+                    raise body_stalled(self.body_idle_seconds)
+                with anyio.move_on_after(min(SHUTDOWN_POLL_SECONDS, remaining)):
                     message = await receive()
-            except TimeoutError:
-                raise body_stalled(self.body_idle_seconds) from None
+                    break
+                if _closing(scope):  # stalled while the server stops: answer, do not wait
+                    raise shutting_down()
             if message["type"] != "http.request" or not message.get("more_body", False):
                 body_done = True
             return message
