@@ -29,7 +29,7 @@ def live(tmp_path_factory: pytest.TempPathFactory):
             "EVOSPIKENET_BODY_IDLE_TIMEOUT_SECONDS": "1",
             "EVOSPIKENET_HEAD_TIMEOUT_SECONDS": "1",
             "EVOSPIKENET_MAX_LONG_POLLS": "3",
-            "EVOSPIKENET_MAX_WAIT_SECONDS": "4",
+            "EVOSPIKENET_MAX_WAIT_SECONDS": "6",
         },
     )
     server.start()
@@ -236,11 +236,13 @@ def test_long_polls_past_the_cap_answer_at_once(live, client):
         "prompt_id"
     ]
 
+    wait = 6.0
+
     def poll(_: int) -> float:
         started = time.monotonic()
         r = httpx.get(
             f"{live.base_url}/api/distributed_brain/result",
-            params={"prompt_id": prompt_id, "wait": 4},
+            params={"prompt_id": prompt_id, "wait": wait},
             headers=live.headers,
             timeout=30,
         )
@@ -249,9 +251,10 @@ def test_long_polls_past_the_cap_answer_at_once(live, client):
 
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
         durations = sorted(pool.map(poll, range(20)))
-    waited = [d for d in durations if d >= 3.5]
-    assert len(waited) == 3, durations
-    assert all(d < 3 for d in durations[:17]), durations
+    # three waited the whole time; the others were answered without waiting (on a busy
+    # machine "at once" can still take a couple of seconds for 20 parallel requests)
+    assert [d >= wait - 0.5 for d in durations].count(True) == 3, durations
+    assert durations[16] < wait - 1.5, durations
 
 
 def test_bodies_with_and_without_a_declared_length_read_the_same(client):
