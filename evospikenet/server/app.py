@@ -134,8 +134,16 @@ def build_state(settings: Settings) -> ServerState:
     blobs = open_blob_store(settings.data_dir, settings.blob_url)
     idempotency = IdempotencyStore(database, settings.idempotency_ttl_seconds)
 
+    rate_limiter = (
+        make_rate_limiter(database, settings.rate_limit_per_minute, settings.rate_limit_burst)
+        if settings.rate_limit_enabled
+        else None
+    )
+
     def periodic_purge() -> None:
         idempotency.purge_expired()
+        if rate_limiter is not None:
+            rate_limiter.prune()
         collect_orphans(blobs, database, settings.orphan_grace_seconds)
 
     state = ServerState(
@@ -153,11 +161,7 @@ def build_state(settings: Settings) -> ServerState:
         ),
         models=ModelManager(database, blobs, enabled=settings.load_models),
         idempotency=idempotency,
-        rate_limiter=(
-            make_rate_limiter(database, settings.rate_limit_per_minute, settings.rate_limit_burst)
-            if settings.rate_limit_enabled
-            else None
-        ),
+        rate_limiter=rate_limiter,
         auth_throttle=FailedAuthThrottle(
             settings.auth_failures_per_minute, settings.auth_failure_burst
         ),

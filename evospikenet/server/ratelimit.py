@@ -6,6 +6,9 @@ a PostgreSQL database enforces one limit per key: one statement per request,
 ``INSERT … ON CONFLICT DO UPDATE … RETURNING``, refills the bucket by the time since its last
 update (the database's clock), takes a token if there is one, and says whether it did, atomically
 (the row lock serialises concurrent requests for one key, from any process).
+
+Both forget buckets that have refilled (``prune``, run by the periodic purge): a full bucket is
+what a missing one means, so pruning never changes an answer and the table stays small.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Limiter(Protocol):
     """What the auth dependencies call."""
 
     def acquire(self, identity: str) -> float: ...
+    def prune(self) -> int: ...
 
 
 class RateLimiter:
@@ -47,6 +51,19 @@ class RateLimiter:
             self._buckets[identity] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
+    def prune(self) -> int:
+        """Forget the buckets that have refilled; returns how many."""
+        now = time.monotonic()
+        with self._lock:
+            full = [
+                identity
+                for identity, (tokens, stamp) in self._buckets.items()
+                if tokens + (now - stamp) * self.rate >= self.capacity
+            ]
+            for identity in full:
+                del self._buckets[identity]
+        return len(full)
+
 
 _TAKE = text(
     """
@@ -66,6 +83,11 @@ _TAKE = text(
 )
 
 
+_PRUNE = text(
+    "DELETE FROM rate_limits WHERE updated_at < clock_timestamp() - make_interval(secs => :full)"
+)
+
+
 class DatabaseRateLimiter:
     """The same buckets as ``RateLimiter``, kept in PostgreSQL's ``rate_limits`` table."""
 
@@ -81,6 +103,13 @@ class DatabaseRateLimiter:
         with self.database.engine.begin() as connection:
             granted, tokens = connection.execute(_TAKE, params).one()
         return 0.0 if granted else (1.0 - float(tokens)) / self.rate
+
+    def prune(self) -> int:
+        """Delete the rows of buckets that have refilled (untouched for as long as an empty
+        bucket takes to fill, by the database's clock); returns how many."""
+        with self.database.engine.begin() as connection:
+            result = connection.execute(_PRUNE, {"full": self.capacity / self.rate})
+        return int(result.rowcount or 0)
 
 
 def make_rate_limiter(

@@ -404,3 +404,15 @@ def test_the_sweep_asks_the_rows_about_old_blobs_a_page_at_a_time(tmp_path, monk
     assert sorted(len(page) for page in asked) == [1, 2, 2]
     assert sorted(d for page in asked for d in page) == sorted(digests)  # never the young one
     assert store.path_for(digests[0]).exists() and store.path_for(young).exists()
+
+
+def test_rate_limit_buckets_that_refilled_are_pruned(databases):
+    from evospikenet.server.ratelimit import make_rate_limiter
+
+    limiter = make_rate_limiter(databases(), per_minute=600, burst=2)  # full again in 0.2 s
+    assert limiter.acquire("idle") == 0.0
+    time.sleep(0.3)
+    assert limiter.acquire("busy") == 0.0 and limiter.acquire("busy") == 0.0
+    assert limiter.prune() == 1  # "idle" refilled: forgetting it changes no answer
+    assert limiter.acquire("busy") > 0  # "busy" kept its empty bucket
+    assert limiter.prune() == 0
