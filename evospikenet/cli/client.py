@@ -165,8 +165,9 @@ def _count(value: object) -> str:
 
 def _health(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> int:
     health = client.get_health()
-    lines = [f"{client.base_url}: {health.status} (version {health.version})"]
-    for name, component in health.components.items():
+    # Only ``status`` is required of a health answer: a lean server may leave out the rest.
+    lines = [f"{client.base_url}: {health.status} (version {health.get('version', '?')})"]
+    for name, component in (health.get("components") or {}).items():
         detail = f" — {component.get('detail')}" if component.get("detail") else ""
         lines.append(f"  {name}: {component.get('status')}{detail}")
     _show(args, health, "\n".join(lines))

@@ -82,3 +82,12 @@ def test_sessions_list_survives_a_server_without_artifact_counts(
         # Left out (the original server's answer): only session_id identifies a session.
         code, out, err = run(capsys, "sessions", "list", "--url", other.base_url)
         assert code == 0 and out.startswith("ses_1") and "  -  d" in out, err
+
+
+def test_health_of_a_lean_server_that_sends_only_its_status(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with FaultyServer() as other:
+        other.script(json_reply(200, {"status": "healthy"}))
+        code, out, err = run(capsys, "health", "--url", other.base_url)
+    assert code == 0 and out.endswith("healthy (version ?)"), err
