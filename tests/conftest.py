@@ -9,10 +9,22 @@ database on that PostgreSQL server instead of its SQLite file.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 from live_server import TEST_KEY, LiveServer, MakeServer, _fresh_postgres_database
+
+
+@pytest.fixture(autouse=True)
+def _leave_denormals_as_found() -> Iterator[None]:
+    """Loading a model in this process flushes denormal floats (processor state of the thread);
+    put it back after each test, or hypothesis (schemathesis) refuses to generate floats in
+    later tests with FloatingPointError."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_flush_denormal(False)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ T = TypeVar("T", bound="ArtifactUpload")
 
 @_attrs_define(eq=False)
 class ArtifactUpload(Mapping[str, Any]):
-    """
+    """The form's fields; any other field is refused with 422 naming it.
+
     Attributes:
         session_id (str): An opaque id (`ses_…`, `art_…`, `prm_…`; ids from other servers may be UUIDs).
         artifact_type (str): A lowercase identifier. Well-known values: `model` (weights, e.g. a `state_dict`),
@@ -39,7 +40,6 @@ class ArtifactUpload(Mapping[str, Any]):
     file: File
     llm_type: str | Unset = UNSET
     sha256: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     request_id: str | None = _attrs_field(default=None, init=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,7 +56,7 @@ class ArtifactUpload(Mapping[str, Any]):
         sha256 = self.sha256
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "session_id": session_id,
@@ -95,9 +95,6 @@ class ArtifactUpload(Mapping[str, Any]):
         if not isinstance(self.sha256, Unset):
             files.append(("sha256", (None, str(self.sha256).encode(), "text/plain")))
 
-        for prop_name, prop in self.additional_properties.items():
-            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
-
         return files
 
     @classmethod
@@ -124,12 +121,7 @@ class ArtifactUpload(Mapping[str, Any]):
             sha256=sha256,
         )
 
-        artifact_upload.additional_properties = d
         return artifact_upload
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
 
     def __getitem__(self, key: str) -> Any:
         return self.to_dict()[key]

@@ -134,7 +134,7 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (ArtifactUpload):
+        body (ArtifactUpload): The form's fields; any other field is refused with 422 naming it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +172,7 @@ def sync(
 
     Args:
         idempotency_key (str | Unset):
-        body (ArtifactUpload):
+        body (ArtifactUpload): The form's fields; any other field is refused with 422 naming it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -205,7 +205,7 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (ArtifactUpload):
+        body (ArtifactUpload): The form's fields; any other field is refused with 422 naming it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -241,7 +241,7 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset):
-        body (ArtifactUpload):
+        body (ArtifactUpload): The form's fields; any other field is refused with 422 naming it.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
