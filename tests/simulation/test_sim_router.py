@@ -58,7 +58,8 @@ def test_two_bridges_on_one_router_give_each_prompt_once(tmp_path: Path) -> None
             received.append(message)
         reply = {"prompt_id": message["prompt_id"], "attempt": message["attempt"]}
         coordinator.put(topics.ACK, codec.encode({**reply, "node_id": "coord-r"}))
-        coordinator.put(topics.RESULT, codec.encode({**reply, "response": "ok"}))
+        result = {**reply, "node_id": "coord-r", "response": "ok"}  # from the node it was given to
+        coordinator.put(topics.RESULT, codec.encode(result))
 
     try:
         for bridge in bridges:
