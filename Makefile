@@ -64,7 +64,7 @@ lint: $(STAMP)  ## Validate the spec, run ruff and mypy.
 	$(PY) -m openapi_spec_validator $(SPEC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict evospikenet/sdk
+	$(BIN)/mypy --strict evospikenet
 
 test: $(STAMP)  ## Run the whole test suite.
 	$(BIN)/pytest -q

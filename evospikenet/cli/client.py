@@ -199,7 +199,7 @@ def _status(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> None:
         f"active nodes: {status.active_nodes}, queued: {status.queue_depth}, "
         f"last prompt: {status.last_prompt_status}"
     ]
-    lines += [f"  rank {n.rank} {n.type} {n.id}: {n.status}" for n in status.nodes]
+    lines += [f"  rank {n.rank} {n.type_} {n.id}: {n.status}" for n in status.nodes]
     _show(args, status, "\n".join(lines))
 
 

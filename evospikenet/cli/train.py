@@ -74,8 +74,7 @@ def upload_artifacts(
         ("tokenizer", artifacts.tokenizer_path),
         ("model", artifacts.weights_path),
     )
-    options = {"base_url": base_url} if base_url else {}
-    with EvoSpikeNetAPIClient(**options) as client:
+    with EvoSpikeNetAPIClient(base_url=base_url) as client:
         session_id = str(client.create_log_session(summary)["session_id"])
         for artifact_type, path in uploads:
             with path.open("rb") as handle:

@@ -63,7 +63,7 @@ async def answer_long_polls_at_exit(app: Any, state: Any) -> AsyncIterator[None]
 
     def on_exit(sig: int, frame: Any) -> None:
         state.brain.begin_shutdown()
-        handler = previous[sig]
+        handler = previous[signal.Signals(sig)]
         if callable(handler):
             handler(sig, frame)
 

@@ -91,3 +91,28 @@ def test_health_of_a_lean_server_that_sends_only_its_status(
         other.script(json_reply(200, {"status": "healthy"}))
         code, out, err = run(capsys, "health", "--url", other.base_url)
     assert code == 0 and out.endswith("healthy (version ?)"), err
+
+
+def test_status_lists_each_node(capsys: pytest.CaptureFixture[str]) -> None:
+    node = {
+        "id": "lang-0",
+        "rank": 2,
+        "type": "language",
+        "status": "idle",
+        "last_heartbeat": "2026-12-03T07:00:00Z",
+        "prompts_done": 4,
+        "spike_rate": 0.1,
+        "host": "127.0.0.1",
+    }
+    status = {
+        "nodes": [node],
+        "active_nodes": 1,
+        "queue_depth": 0,
+        "running": 0,
+        "last_prompt_status": None,
+        "last_prompt_id": None,
+    }
+    with FaultyServer() as other:
+        other.script(json_reply(200, status))
+        code, out, err = run(capsys, "status", "--url", other.base_url)
+    assert code == 0 and "rank 2 language lang-0: idle" in out, err

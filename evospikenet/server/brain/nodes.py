@@ -109,4 +109,4 @@ class NodeRegistry:
                     (NodeRow.last_heartbeat < cutoff) | NodeRow.last_heartbeat.is_(None)
                 )
             )
-            return int(result.rowcount or 0)
+            return int(getattr(result, "rowcount", 0) or 0)

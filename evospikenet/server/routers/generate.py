@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -34,7 +36,7 @@ async def generate_text(request: Request) -> Response:
         temperature = 0.0  # vanishing temperatures are greedy decoding (no 1/T overflow)
     top_k = body.get("top_k")
     seed = body.get("seed")
-    params = {
+    params: dict[str, Any] = {
         "max_new_tokens": max_length,
         "temperature": temperature,
         "top_k": None if top_k is None else int(top_k),
