@@ -13,6 +13,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+)
+from sqlalchemy import (
     text as sql,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
