@@ -33,6 +33,7 @@ SUBSTITUTIONS = [
     (r"\bAwaitable\[([\w.]+)\]", r"\1"),
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"\bawait asyncio\.to_thread\(([\w.]+), ", r"\1("),
+    (r"\bawait asyncio\.to_thread\(([\w.]+)\)", r"\1()"),
     (r"\basync def\b", "def"),
     (r"\basync for\b", "for"),
     (r"\basync with\b", "with"),

@@ -13,18 +13,20 @@ import glob
 import hashlib
 import io
 import os
+import queue
 import re
 import shutil
 import stat
 import tempfile
+import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ._errors import ArtifactIntegrityError
 from ._progress import Progress
@@ -49,6 +51,10 @@ __all__ = [
 ]
 
 CHUNK = 1024 * 1024
+#: Chunks a download's hashing or writing thread may lag behind the network (memory bound).
+QUEUE_DEPTH = 8
+_RESET = object()
+_STOP = object()
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -300,29 +306,112 @@ def parse_content_range_start(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+class _Stage:
+    """One worker thread applying ``work`` to each queued chunk in order (``_RESET`` calls
+    ``reset`` instead), at most :data:`QUEUE_DEPTH` chunks behind; its first error is kept
+    and later chunks are dropped."""
+
+    def __init__(self, name: str, work: Callable[[bytearray], object], reset: Callable[[], object]):
+        self._work = work
+        self._reset = reset
+        self._queue: queue.Queue[bytearray | object] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def put(self, item: bytearray | object) -> None:
+        self._queue.put(item)
+
+    def stop(self) -> None:
+        """Wait until every queued chunk is done, then end the thread."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not _STOP:
+            if self.error is not None:
+                continue
+            try:
+                if item is _RESET:
+                    self._reset()
+                else:
+                    self._work(cast(bytearray, item))
+            except BaseException as exc:  # raised by Sink.finish in the caller
+                self.error = exc
+
+
 class Sink:
-    """Where downloaded bytes go, hashed and counted as they arrive."""
+    """Where downloaded bytes go, hashed and counted as they arrive.
+
+    :meth:`add` gathers network reads into :data:`CHUNK`-sized pieces; :meth:`flush` only
+    queues a piece: one worker thread hashes it and another stores it (hashlib and file writes
+    release the GIL on large buffers), while the caller reads the next one from the network.
+    At most :data:`QUEUE_DEPTH` pieces wait in each queue, so memory stays bounded.
+    :meth:`finish` waits for both and raises what they raised; the async client calls it,
+    :meth:`verify` and ``commit`` in a worker thread, never on its loop.
+    """
 
     def __init__(self) -> None:
         self.digest = hashlib.sha256()
         self.size = 0
         self.etag: str | None = None
         self.expected_size: int | None = None
+        self._stages: list[_Stage] = []
+        self._pending = bytearray()
+
+    def add(self, chunk: bytes) -> bool:
+        """Take bytes as they arrive (counted at once); True when a whole :data:`CHUNK` waits
+        for :meth:`flush`. Bytes not flushed yet stay here across a resumed attempt."""
+        self._pending += chunk
+        self.size += len(chunk)
+        return len(self._pending) >= CHUNK
+
+    def flush(self) -> None:
+        """Hand the waiting bytes to the workers (blocks while they are :data:`QUEUE_DEPTH`
+        chunks behind); raise a worker's error."""
+        self._raise_stage_error()
+        if not self._pending:
+            return
+        if not self._stages:
+            self._stages = [
+                _Stage("evospikenet-sha256", self._hash, self._new_digest),
+                _Stage("evospikenet-write", self._write, self._truncate),
+            ]
+        data, self._pending = self._pending, bytearray()
+        for stage in self._stages:
+            stage.put(data)
 
     def write(self, chunk: bytes) -> None:
-        """Append bytes."""
-        self._write(chunk)
-        self.digest.update(chunk)
-        self.size += len(chunk)
+        """Append bytes (:meth:`add` then :meth:`flush`)."""
+        self.add(chunk)
+        self.flush()
 
     def reset(self) -> None:
         """Forget what was written (the server sent the whole file again)."""
-        self.digest = hashlib.sha256()
         self.size = 0
-        self._truncate()
+        self._pending = bytearray()
+        if self._stages:
+            for stage in self._stages:
+                stage.put(_RESET)
+        else:
+            self._new_digest()
+            self._truncate()
+
+    def finish(self) -> None:
+        """Wait until every byte taken is hashed and stored; raise a worker's error."""
+        self.flush()
+        self.close()
+        self._raise_stage_error()
+
+    def close(self) -> None:
+        """Stop the workers once they are done (their errors are kept for :meth:`finish`)."""
+        for stage in self._stages:
+            stage.stop()
 
     def verify(self, what: str) -> str:
         """Check length and sha256 against what the server announced; the sha256 on success."""
+        self.finish()
         actual = self.digest.hexdigest()
         if self.expected_size is not None and self.size != self.expected_size:
             raise ArtifactIntegrityError(
@@ -334,7 +423,18 @@ class Sink:
             )
         return actual
 
-    def _write(self, chunk: bytes) -> None:
+    def _raise_stage_error(self) -> None:
+        for stage in self._stages:
+            if stage.error is not None:
+                raise stage.error
+
+    def _hash(self, chunk: bytearray) -> None:
+        self.digest.update(chunk)
+
+    def _new_digest(self) -> None:
+        self.digest = hashlib.sha256()
+
+    def _write(self, chunk: bytearray) -> None:
         raise NotImplementedError
 
     def _truncate(self) -> None:
@@ -348,7 +448,7 @@ class BufferSink(Sink):
         super().__init__()
         self.buffer = io.BytesIO()
 
-    def _write(self, chunk: bytes) -> None:
+    def _write(self, chunk: bytearray) -> None:
         self.buffer.write(chunk)
 
     def _truncate(self) -> None:
@@ -375,7 +475,7 @@ class FileSink(Sink):
         self._file: IO[bytes] = os.fdopen(fd, "wb")
         self._committed = False
 
-    def _write(self, chunk: bytes) -> None:
+    def _write(self, chunk: bytearray) -> None:
         self._file.write(chunk)
 
     def _truncate(self) -> None:
@@ -384,6 +484,7 @@ class FileSink(Sink):
 
     def commit(self) -> Path:
         """Flush, fsync and rename the temp file to the destination."""
+        self.finish()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -401,6 +502,7 @@ class FileSink(Sink):
         tb: TracebackType | None,
     ) -> None:
         if not self._committed:
+            self.close()
             self._file.close()
             self.temp_path.unlink(missing_ok=True)
 

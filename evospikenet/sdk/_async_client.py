@@ -676,25 +676,30 @@ class AsyncEvoSpikeNetAPIClient(AsyncClosable):
         destination = resolve_destination(destination_path)
         if extract:
             with temporary_download(destination.parent) as archive:
-                with FileSink(archive) as sink:
+                with await asyncio.to_thread(FileSink, archive) as sink:
                     await self._download(artifact_id, sink, progress)
-                    sink.commit()
+                    await asyncio.to_thread(sink.commit)
                 return await asyncio.to_thread(extract_zip, archive, destination)
-        with FileSink(destination) as sink:
+        with await asyncio.to_thread(FileSink, destination) as sink:
             await self._download(artifact_id, sink, progress)
-            return sink.commit()
+            return await asyncio.to_thread(sink.commit)
 
     async def _download(self, artifact_id: str, sink: Sink, progress: bool | None) -> None:
+        """Stream the artifact into ``sink`` (its workers hash and store each chunk while the
+        next one arrives), resuming with ``Range`` after a dropped connection; check it."""
         aid = ops.check_id("artifact_id", artifact_id)
         timeout = self._core.config.transfer_timeout
         wanted = progress_wanted(progress, self._core.config.progress)
-        with open_progress(wanted, None, f"download {aid}") as bar:
+        try:
+            with open_progress(wanted, None, f"download {aid}") as bar:
 
-            async def attempt() -> httpx.Response:
-                return await self._download_attempt(aid, timeout, sink, bar)
+                async def attempt() -> httpx.Response:
+                    return await self._download_attempt(aid, timeout, sink, bar)
 
-            await self._engine.send(ops.download(aid, 0, timeout), attempt)
-        sink.verify(f"artifact {aid}")
+                await self._engine.send(ops.download(aid, 0, timeout), attempt)
+            await asyncio.to_thread(sink.verify, f"artifact {aid}")
+        finally:
+            await asyncio.to_thread(sink.close)
 
     async def _download_attempt(
         self, aid: str, timeout: Timeout, sink: Sink, bar: Progress
@@ -707,7 +712,8 @@ class AsyncEvoSpikeNetAPIClient(AsyncClosable):
                 return response
             begin_body(sink, response, resuming, bar)
             async for chunk in response.aiter_bytes():
-                sink.write(chunk)
+                if sink.add(chunk):
+                    await asyncio.to_thread(sink.flush)
                 bar.update(len(chunk))
             return response
 

@@ -655,16 +655,21 @@ class EvoSpikeNetAPIClient(Closable):
             return sink.commit()
 
     def _download(self, artifact_id: str, sink: Sink, progress: bool | None) -> None:
+        """Stream the artifact into ``sink`` (its workers hash and store each chunk while the
+        next one arrives), resuming with ``Range`` after a dropped connection; check it."""
         aid = ops.check_id("artifact_id", artifact_id)
         timeout = self._core.config.transfer_timeout
         wanted = progress_wanted(progress, self._core.config.progress)
-        with open_progress(wanted, None, f"download {aid}") as bar:
+        try:
+            with open_progress(wanted, None, f"download {aid}") as bar:
 
-            def attempt() -> httpx.Response:
-                return self._download_attempt(aid, timeout, sink, bar)
+                def attempt() -> httpx.Response:
+                    return self._download_attempt(aid, timeout, sink, bar)
 
-            self._engine.send(ops.download(aid, 0, timeout), attempt)
-        sink.verify(f"artifact {aid}")
+                self._engine.send(ops.download(aid, 0, timeout), attempt)
+            sink.verify(f"artifact {aid}")
+        finally:
+            sink.close()
 
     def _download_attempt(
         self, aid: str, timeout: Timeout, sink: Sink, bar: Progress
@@ -677,7 +682,8 @@ class EvoSpikeNetAPIClient(Closable):
                 return response
             begin_body(sink, response, resuming, bar)
             for chunk in response.iter_bytes():
-                sink.write(chunk)
+                if sink.add(chunk):
+                    sink.flush()
                 bar.update(len(chunk))
             return response
 

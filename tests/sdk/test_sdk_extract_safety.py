@@ -95,11 +95,12 @@ EvoSpikeNetAPIClient(base_url=sys.argv[1], progress=False).download_artifact("ar
 
 
 def test_a_sigkilled_downloads_part_file_is_swept_by_the_next_download(tmp_path: Path) -> None:
-    payload = os.urandom(400_000)
+    payload = os.urandom(3_000_000)
     target = tmp_path / "model.pth"
     with FaultyServer() as server:
         stalled = serve(payload)
-        stalled.stall_after, stalled.stall_for = 100_000, 30.0
+        # past the first 1 MiB piece, which the SDK's writer thread stores whole
+        stalled.stall_after, stalled.stall_for = 2_200_000, 30.0
         server.script(stalled, serve(payload))
         child = subprocess.Popen([sys.executable, "-c", DOWNLOADER, server.base_url, str(target)])
         try:
