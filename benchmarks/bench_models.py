@@ -9,7 +9,7 @@ Measures, on Python's own text (pydoc topics + stdlib docstrings, 1 in 20 docume
   8 prompts batched);
 - count baselines on the same split: unigram, bigram, gzip -9.
 
-    PYTHONPATH=.:generated .venv/bin/python benchmarks/bench_models.py --seconds 75 \
+    .venv/bin/python benchmarks/bench_models.py --seconds 75 \
         --json benchmarks/results_models.json
 
 ``--decode-only`` skips training and times cached decoding of both models (random weights, or

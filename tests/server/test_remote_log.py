@@ -213,15 +213,12 @@ def test_thread_server_serves_another_process(ssh: SSHTestServer) -> None:
         "print(asyncio.run(read_remote_log(hosts, user=sys.argv[2], ip='127.0.0.1',"
         " key_path='~/.ssh/id_rsa', log_file_path=sys.argv[3], lines=2)), end='')\n"
     )
-    repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
     log = str(ssh.log_dir / "sim_rank_0.log")
     child = subprocess.run(
         [sys.executable, "-c", script, str(ssh.nodes_file), ssh.user, log],
         capture_output=True,
         text=True,
         timeout=60,
-        env=env,
         check=False,
     )
     assert child.returncode == 0, child.stderr
