@@ -58,7 +58,9 @@ class Cluster:
         if role == "language":
             args += ["--max-new-tokens", "8", "--seed", "7", "--model-refresh-seconds", "1"]
         if role == "coordinator":
-            args += ["--role-wait-seconds", "8"]
+            # Long enough for a restarted language node to import torch and load its model
+            # on a busy 2-core machine (8 s was not, at a load average of 10).
+            args += ["--role-wait-seconds", "20"]
         node = NodeProcess(
             role, rank, self.endpoint, self.log_dir, *args, *extra,
             env={"EVOSPIKENET_API_KEY": TEST_KEY, "EVOSPIKENET_SIM_KEY": self.sim_key()},
