@@ -27,6 +27,7 @@ SUBSTITUTIONS = [
     (r"\bAsyncEngine\b", "SyncEngine"),
     (r"\bAsyncGenerateStream\b", "GenerateStream"),
     (r"\bAsyncClosable\b", "Closable"),
+    (r"\bAsyncUploadStream\b", "UploadStream"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAwaitable\[T\] \| T\b", "T"),

@@ -1,5 +1,5 @@
-"""Artifact file handling: what to upload (hashed first), zipping folders, and downloads that
-either land whole and verified at the destination or not at all.
+"""Artifact file handling: what to upload (hashed while it is sent), zipping folders, and
+downloads that either land whole and verified at the destination or not at all.
 
 Downloads never destroy user data: temp files live beside the destination under hidden names,
 are locked while in use (``flock``) and are swept by the next download to the same place once
@@ -9,6 +9,7 @@ and stops at :class:`ExtractLimits` (zip bombs), leaving nothing partial behind.
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import hashlib
 import io
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +38,14 @@ except ImportError:  # pragma: no cover (Windows: an open file cannot be removed
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "AsyncUploadStream",
     "BufferSink",
     "ExtractLimits",
     "FileSink",
     "Sink",
     "UploadBody",
     "UploadSource",
+    "UploadStream",
     "extract_zip",
     "parse_content_range_start",
     "parse_etag",
@@ -145,12 +148,11 @@ class _Held:
 
 @dataclass
 class UploadSource:
-    """A file ready to upload: a seekable binary stream, its byte range, name and sha256."""
+    """A file ready to upload: a seekable binary stream, its byte range and name."""
 
     stream: IO[bytes]
     start: int
     size: int
-    sha256: str
     filename: str
     _cleanup: list[Any] = field(default_factory=list, repr=False)
 
@@ -199,15 +201,109 @@ class UploadBody:
         return self._pos
 
 
-def _hash_range(stream: IO[bytes], start: int) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
+#: The ``sha256`` value an :class:`UploadStream` replaces with the file's digest.
+DIGEST_PLACEHOLDER = "0" * 64
+_FILE_BYTES = "file"
+_DIGEST = "sha256"
+MultipartParts = Sequence[tuple[str, tuple[str | None, Any, str]]]
+
+
+def _param(value: str) -> str:
+    """A quoted-string's content in a part's ``Content-Disposition`` (as browsers and httpx)."""
+    escaped = value.replace("\\", "\\\\").replace('"', "%22")
+    return escaped.replace("\r", "%0D").replace("\n", "%0A")
+
+
+class UploadStream:
+    """A multipart body sent in one pass, with 1 MiB reads: the parts in the order given,
+    the ``file`` part's bytes hashed by a worker thread while they are sent, and the
+    ``sha256`` part (after the file) carrying that digest, which the server checks before it
+    stores anything. Its length is known beforehand (``Content-Length``); each iteration (a
+    retry) sends identical bytes."""
+
+    def __init__(
+        self,
+        parts: MultipartParts,
+        source: UploadSource,
+        progress: Progress | None,
+        boundary: str,
+    ) -> None:
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self._body = UploadBody(source, progress)
+        self._segments: list[bytes | str] = []
+        head = bytearray()
+        for name, (filename, value, media_type) in parts:
+            disposition = f'form-data; name="{_param(name)}"'
+            if filename is not None:
+                disposition += f'; filename="{_param(filename)}"'
+            head += (
+                f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+                f"Content-Type: {media_type}\r\n\r\n"
+            ).encode()
+            if name in (_FILE_BYTES, _DIGEST):
+                self._segments += [bytes(head), name]
+                head = bytearray(b"\r\n")
+            else:
+                head += value + b"\r\n"
+        head += f"--{boundary}--\r\n".encode()
+        self._segments.append(bytes(head))
+        self.length = sum(
+            len(segment)
+            if isinstance(segment, bytes)
+            else (source.size if segment == _FILE_BYTES else len(DIGEST_PLACEHOLDER))
+            for segment in self._segments
+        )
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.pieces()
+
+    def pieces(self) -> Generator[bytes]:
+        """The body, piece by piece."""
+        digest = hashlib.sha256()
+        for segment in self._segments:
+            if isinstance(segment, bytes):
+                yield segment
+            elif segment == _FILE_BYTES:
+                yield from self._file_pieces(digest)
+            else:
+                yield digest.hexdigest().encode()
+
+    def _file_pieces(self, digest: Any) -> Generator[bytes]:
+        self._body.seek(0)
+        hasher = _Stage("evospikenet-sha256", digest.update, _nothing)
+        try:
+            while piece := self._body.read(CHUNK):
+                hasher.put(piece)
+                yield piece
+        finally:
+            hasher.stop()
+        if hasher.error is not None:
+            raise hasher.error
+
+
+class AsyncUploadStream(UploadStream):
+    """:class:`UploadStream` for the async client: each piece is read (and queued for hashing)
+    in a worker thread, never on the event loop."""
+
+    __iter__ = None  # type: ignore[assignment]  # httpx must see an async body only
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        pieces = self.pieces()
+        try:
+            while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+                yield piece
+        finally:
+            await asyncio.to_thread(pieces.close)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _size_from(stream: IO[bytes], start: int) -> int:
+    end = stream.seek(0, os.SEEK_END)
     stream.seek(start)
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    stream.seek(start)
-    return digest.hexdigest(), size
+    return max(0, end - start)
 
 
 def zip_directory(folder: Path, out: IO[bytes]) -> None:
@@ -235,7 +331,8 @@ def _name_of(file: Any, fallback: str) -> str:
 
 
 def prepare_upload(file: FileInput, name: str) -> UploadSource:
-    """Turn any accepted ``file`` argument into an :class:`UploadSource`, hashing it first.
+    """Turn any accepted ``file`` argument into an :class:`UploadSource` (never read whole: its
+    sha256 is computed while it is sent, see :class:`UploadStream`).
 
     Accepts a path to a file, a path to a folder (zipped into a temp file), bytes, or a binary
     file object (read from its current position; a non-seekable one is spooled first).
@@ -247,21 +344,19 @@ def prepare_upload(file: FileInput, name: str) -> UploadSource:
             spool = tempfile.TemporaryFile(prefix="evospikenet-upload-", suffix=".zip")  # noqa: SIM115 (closed by UploadSource.close)
             try:
                 zip_directory(path, spool)
-                sha, size = _hash_range(spool, 0)
+                size = _size_from(spool, 0)
             except BaseException:
                 spool.close()
                 raise
             zip_name = name if name.endswith(".zip") else f"{path.name or 'folder'}.zip"
-            return UploadSource(spool, 0, size, sha, zip_name, [spool])
+            return UploadSource(spool, 0, size, zip_name, [spool])
         if not path.is_file():
             raise ValueError(f"file: no such file or folder: {str(path)!r}")
         handle = path.open("rb")
-        sha, size = _hash_range(handle, 0)
-        return UploadSource(handle, 0, size, sha, path.name, [handle])
+        return UploadSource(handle, 0, _size_from(handle, 0), path.name, [handle])
     if isinstance(file, bytes | bytearray | memoryview):
         buffer = io.BytesIO(bytes(file))
-        sha, size = _hash_range(buffer, 0)
-        return UploadSource(buffer, 0, size, sha, name, [buffer])
+        return UploadSource(buffer, 0, len(buffer.getbuffer()), name, [buffer])
     if not callable(getattr(file, "read", None)):
         raise ValueError(
             "file: expected a binary file object (e.g. io.BytesIO), bytes, or a path; "
@@ -273,23 +368,20 @@ def prepare_upload(file: FileInput, name: str) -> UploadSource:
     seekable = getattr(file, "seekable", None)
     if callable(seekable) and seekable():
         start = file.tell()
-        sha, size = _hash_range(file, start)
-        return UploadSource(file, start, size, sha, filename)
+        return UploadSource(file, start, _size_from(file, start), filename)
     spooled = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by UploadSource.close)
         max_size=8 * CHUNK, prefix="evospikenet-upload-"
     )
-    digest = hashlib.sha256()
     size = 0
     while chunk := file.read(CHUNK):
         if not isinstance(chunk, bytes):
             spooled.close()
             raise ValueError("file: the file object returned text; open it in binary mode")
-        digest.update(chunk)
         spooled.write(chunk)
         size += len(chunk)
     spooled.seek(0)
     stream: IO[bytes] = spooled
-    return UploadSource(stream, 0, size, digest.hexdigest(), filename, [spooled])
+    return UploadSource(stream, 0, size, filename, [spooled])
 
 
 def parse_etag(value: str | None) -> str | None:
@@ -311,7 +403,7 @@ class _Stage:
     ``reset`` instead), at most :data:`QUEUE_DEPTH` chunks behind; its first error is kept
     and later chunks are dropped."""
 
-    def __init__(self, name: str, work: Callable[[bytearray], object], reset: Callable[[], object]):
+    def __init__(self, name: str, work: Callable[[Any], object], reset: Callable[[], object]):
         self._work = work
         self._reset = reset
         self._queue: queue.Queue[bytearray | object] = queue.Queue(maxsize=QUEUE_DEPTH)

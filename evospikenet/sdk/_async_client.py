@@ -14,17 +14,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self, TypeVar, cast, overload
+from typing import Any, Self, TypeVar, cast, overload
 
 import httpx
 
 from . import _operations as ops
 from ._artifacts import (
+    AsyncUploadStream,
     BufferSink,
     FileInput,
     FileSink,
     Sink,
-    UploadBody,
     begin_body,
     extract_zip,
     prepare_upload,
@@ -586,17 +586,17 @@ class AsyncEvoSpikeNetAPIClient(AsyncClosable):
 
         ``file`` may be a binary file object such as an ``io.BytesIO`` (its ``.name`` is sent
         as the file name), bytes, a file path, or a folder path (e.g. a tokenizer's
-        ``save_pretrained`` folder), which is zipped. The bytes stream from disk; their sha256
-        is computed first and verified by the server.
+        ``save_pretrained`` folder), which is zipped. The bytes stream from disk in one pass:
+        their sha256 is computed while they are sent, follows them, and is verified by the
+        server before it stores anything.
         """
         form = ops.UploadForm.of(session_id, artifact_type, name, llm_type)
         source = await asyncio.to_thread(prepare_upload, file, form.name)
         try:
             wanted = progress_wanted(progress, self._core.config.progress)
             with open_progress(wanted, source.size, f"upload {source.filename}") as bar:
-                body = cast(IO[bytes], UploadBody(source, bar))
                 timeout = self._core.config.transfer_timeout
-                op = ops.upload(form, body, source.filename, source.sha256, timeout)
+                op = ops.upload(form, source, bar, AsyncUploadStream, timeout)
                 return await self._engine.call(op)
         finally:
             source.close()

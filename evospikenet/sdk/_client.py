@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -18,7 +18,7 @@ from ._artifacts import (
     FileInput,
     FileSink,
     Sink,
-    UploadBody,
+    UploadStream,
     begin_body,
     extract_zip,
     prepare_upload,
@@ -557,17 +557,17 @@ class EvoSpikeNetAPIClient(Closable):
 
         ``file`` may be a binary file object such as an ``io.BytesIO`` (its ``.name`` is sent
         as the file name), bytes, a file path, or a folder path (e.g. a tokenizer's
-        ``save_pretrained`` folder), which is zipped. The bytes stream from disk; their sha256
-        is computed first and verified by the server.
+        ``save_pretrained`` folder), which is zipped. The bytes stream from disk in one pass:
+        their sha256 is computed while they are sent, follows them, and is verified by the
+        server before it stores anything.
         """
         form = ops.UploadForm.of(session_id, artifact_type, name, llm_type)
         source = prepare_upload(file, form.name)
         try:
             wanted = progress_wanted(progress, self._core.config.progress)
             with open_progress(wanted, source.size, f"upload {source.filename}") as bar:
-                body = cast(IO[bytes], UploadBody(source, bar))
                 timeout = self._core.config.transfer_timeout
-                op = ops.upload(form, body, source.filename, source.sha256, timeout)
+                op = ops.upload(form, source, bar, UploadStream, timeout)
                 return self._engine.call(op)
         finally:
             source.close()

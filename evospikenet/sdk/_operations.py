@@ -7,11 +7,12 @@ Methods, paths, query parameters, headers and bodies all come from the generated
 
 from __future__ import annotations
 
+import io
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -45,6 +46,7 @@ from evospikenet_api_client.models import (
 from evospikenet_api_client.types import UNSET, File, Unset
 
 from . import _contract as contract
+from ._artifacts import DIGEST_PLACEHOLDER, UploadSource, UploadStream
 from ._config import Timeout
 from ._models import (
     Artifact,
@@ -57,6 +59,7 @@ from ._models import (
     Session,
     SimulationStatus,
 )
+from ._progress import Progress
 
 __all__ = ["Op", "Page", "RequestOptions"]
 
@@ -450,23 +453,31 @@ class UploadForm:
 
 
 def upload(
-    form: UploadForm, file: IO[bytes], filename: str, sha256: str, timeout: Timeout
+    form: UploadForm,
+    source: UploadSource,
+    progress: Progress | None,
+    stream: type[UploadStream],
+    timeout: Timeout,
 ) -> Op[Artifact]:
-    """``uploadArtifact``: ``file`` streamed as the file part, ``sha256`` for the server to
-    verify. One random multipart boundary serves every retry, so each sends identical bytes
-    (the server compares bodies sent under one Idempotency-Key)."""
+    """``uploadArtifact`` in one pass: the contract's parts in its order, the file streamed
+    and hashed as it is sent, its ``sha256`` after it for the server to verify (``stream``:
+    :class:`UploadStream` or its async form). One random multipart boundary serves every
+    retry, so each sends identical bytes (the server compares bodies sent under one
+    Idempotency-Key)."""
     body = ArtifactUpload(
         session_id=form.session_id,
         artifact_type=form.artifact_type,
         name=form.name,
-        file=File(payload=file, file_name=filename, mime_type=OCTET_STREAM),  # type: ignore[arg-type]
+        file=File(payload=io.BytesIO(), file_name=source.filename, mime_type=OCTET_STREAM),
         llm_type=_opt(form.llm_type),
-        sha256=sha256,
+        sha256=DIGEST_PLACEHOLDER,
     )
     key = new_idempotency_key()
     request = upload_artifact.build_request(body=body, idempotency_key=key)
-    boundary = secrets.token_hex(16)
-    request["headers"]["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+    content = stream(request.pop("files"), source, progress, secrets.token_hex(16))
+    request["content"] = content
+    request["headers"]["Content-Type"] = content.content_type
+    request["headers"]["Content-Length"] = str(content.length)
     return Op(
         request,
         _one(upload_artifact.parse_response),

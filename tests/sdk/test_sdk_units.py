@@ -25,7 +25,7 @@ from evospikenet.sdk import (
     Session,
     Timeout,
 )
-from evospikenet.sdk._artifacts import UploadBody, prepare_upload, zip_directory
+from evospikenet.sdk._artifacts import UploadBody, UploadStream, prepare_upload, zip_directory
 from evospikenet.sdk._config import ClientConfig
 from evospikenet.sdk._retry import RetryPolicy, parse_retry_after
 
@@ -166,7 +166,7 @@ def test_upload_sources(tmp_path: Path) -> None:
     buffer = io.BytesIO(b"skip" + data)
     buffer.seek(4)
     source = prepare_upload(buffer, "fallback.bin")
-    assert (source.sha256, source.size, source.filename) == (digest, len(data), "fallback.bin")
+    assert (source.size, source.filename) == (len(data), "fallback.bin")
     body = UploadBody(source)
     assert body.read() == data and body.seek(0) == 0 and body.read(10) == data[:10]
     assert not buffer.closed  # the caller's file stays open
@@ -184,13 +184,26 @@ def test_upload_sources(tmp_path: Path) -> None:
             return len(chunk)
 
     piped = prepare_upload(Pipe(), "pipe.bin")
-    assert piped.sha256 == digest and UploadBody(piped).read() == data
+    assert piped.size == len(data) and UploadBody(piped).read() == data
     piped.close()
 
     path = tmp_path / "named.bin"
     path.write_bytes(data)
     from_path = prepare_upload(path, "ignored")
-    assert (from_path.filename, from_path.sha256) == ("named.bin", digest)
+    assert (from_path.filename, from_path.size) == ("named.bin", len(data))
+    stream = UploadStream(
+        [
+            ("file", ("n.bin", None, "application/octet-stream")),
+            ("sha256", (None, None, "text/plain")),
+        ],
+        from_path,
+        None,
+        "b0",
+    )
+    sent = b"".join(stream)
+    assert sent == b"".join(stream)  # a retry sends identical bytes
+    assert len(sent) == stream.length and sent.endswith(f"\r\n{digest}\r\n--b0--\r\n".encode())
+    assert sent.index(data) < sent.index(b'name="sha256"')  # the digest follows the file
     from_path.close()
     with pytest.raises(ValueError, match="binary"):
         prepare_upload(io.StringIO("text"), "x")

@@ -168,6 +168,41 @@ def test_wrong_sha256_stores_nothing(client, server):
     assert list((server.data_dir / "tmp").glob("upload-*")) == []
 
 
+def upload_in_order(client, session_id, data: bytes, sha256: str, *, digest_first: bool):
+    """An upload whose ``sha256`` part comes before the file (old clients) or after it (one
+    pass: the SDK hashes while it sends)."""
+    text = [("session_id", session_id), ("artifact_type", "dataset"), ("name", "f.bin")]
+    digest = [("sha256", (None, sha256))]
+    parts = [(name, (None, value)) for name, value in text]
+    file = [("file", ("f.bin", data, "application/octet-stream"))]
+    parts += digest + file if digest_first else file + digest
+    request = client.build_request("POST", "/api/artifacts", files=parts)
+    body = request.read()
+    assert (body.index(b'name="sha256"') < body.index(b'name="file"')) == digest_first
+    return client.send(request)
+
+
+@pytest.mark.parametrize("digest_first", [True, False], ids=["digest-before", "digest-after"])
+def test_the_digest_is_verified_before_or_after_the_file(client, digest_first):
+    session_id = new_session(client)
+    data = b"one pass: " + bytes(range(256)) * 10
+    digest = hashlib.sha256(data).hexdigest()
+    r = upload_in_order(client, session_id, data, digest, digest_first=digest_first)
+    assert r.status_code == 201, r.text
+    assert r.json()["sha256"] == digest and r.json()["size"] == len(data)
+
+
+def test_a_wrong_digest_after_the_file_stores_nothing(client, server):
+    session_id = new_session(client)
+    data = b"the real bytes, followed by a wrong digest"
+    r = upload_in_order(client, session_id, data, "0" * 64, digest_first=False)
+    assert r.status_code == 422 and r.json()["code"] == "ART_002"
+    assert client.get(f"/api/sessions/{session_id}").json()["artifact_count"] == 0
+    digest = hashlib.sha256(data).hexdigest()
+    assert not list((server.data_dir / "blobs").glob(f"*/*/{digest}"))
+    assert list((server.data_dir / "tmp").glob("upload-*")) == []
+
+
 def test_upload_validates_fields_before_session_lookup(client):
     r = upload(client, "ses_doesnotexist", b"x", artifact_type="Not-Valid")
     assert r.status_code == 422

@@ -31,7 +31,8 @@ class ArtifactUpload(Mapping[str, Any]):
         name (str): A display name (metadata only; never a path on the server).
         file (File): The file's bytes.
         llm_type (str | Unset): The model architecture, e.g. `SpikingEvoTextLM`, `SpikingEvoMultiModalLM`.
-        sha256 (str | Unset): The lowercase hex sha256 of the file; when sent, the server verifies it.
+        sha256 (str | Unset): The lowercase hex sha256 of the file; when sent, the server verifies it once the
+            whole body arrived. It may precede or follow the `file` part.
     """
 
     session_id: str

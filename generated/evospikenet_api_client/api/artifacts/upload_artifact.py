@@ -128,7 +128,10 @@ def sync_detailed(
 
      Streams the file to storage while hashing it. The artifact becomes visible only when the
     whole body arrived and, when `sha256` was sent, the digest matched (else 422 `ART_002`
-    and nothing is stored). Identical bytes are stored once. `name` is metadata only and never
+    and nothing is stored). The parts may come in any order: `sha256` may precede the `file`
+    part or follow it (a client that hashes while it sends puts it after the file, in one
+    pass); either way the server checks it at the end of the body, before it stores
+    anything. Identical bytes are stored once. `name` is metadata only and never
     becomes a path. Bodies over `limits.max_upload_bytes` are refused with 413 `ART_003`,
     before reading when `Content-Length` already exceeds the limit.
 
@@ -166,7 +169,10 @@ def sync(
 
      Streams the file to storage while hashing it. The artifact becomes visible only when the
     whole body arrived and, when `sha256` was sent, the digest matched (else 422 `ART_002`
-    and nothing is stored). Identical bytes are stored once. `name` is metadata only and never
+    and nothing is stored). The parts may come in any order: `sha256` may precede the `file`
+    part or follow it (a client that hashes while it sends puts it after the file, in one
+    pass); either way the server checks it at the end of the body, before it stores
+    anything. Identical bytes are stored once. `name` is metadata only and never
     becomes a path. Bodies over `limits.max_upload_bytes` are refused with 413 `ART_003`,
     before reading when `Content-Length` already exceeds the limit.
 
@@ -199,7 +205,10 @@ async def asyncio_detailed(
 
      Streams the file to storage while hashing it. The artifact becomes visible only when the
     whole body arrived and, when `sha256` was sent, the digest matched (else 422 `ART_002`
-    and nothing is stored). Identical bytes are stored once. `name` is metadata only and never
+    and nothing is stored). The parts may come in any order: `sha256` may precede the `file`
+    part or follow it (a client that hashes while it sends puts it after the file, in one
+    pass); either way the server checks it at the end of the body, before it stores
+    anything. Identical bytes are stored once. `name` is metadata only and never
     becomes a path. Bodies over `limits.max_upload_bytes` are refused with 413 `ART_003`,
     before reading when `Content-Length` already exceeds the limit.
 
@@ -235,7 +244,10 @@ async def asyncio(
 
      Streams the file to storage while hashing it. The artifact becomes visible only when the
     whole body arrived and, when `sha256` was sent, the digest matched (else 422 `ART_002`
-    and nothing is stored). Identical bytes are stored once. `name` is metadata only and never
+    and nothing is stored). The parts may come in any order: `sha256` may precede the `file`
+    part or follow it (a client that hashes while it sends puts it after the file, in one
+    pass); either way the server checks it at the end of the body, before it stores
+    anything. Identical bytes are stored once. `name` is metadata only and never
     becomes a path. Bodies over `limits.max_upload_bytes` are refused with 413 `ART_003`,
     before reading when `Content-Length` already exceeds the limit.
 
