@@ -6,8 +6,10 @@ generated client's buffered download beside them.
 One live server on 127.0.0.1 (same machine, so server and client share the CPUs). Each
 transfer runs in its own child process, which reports its wall time and peak RSS
 (``ru_maxrss`` of itself and its children), so one measurement's memory never hides another's.
-The SDK upload time includes its sha256 pass over the file before sending; the SDK download
-time includes verifying the sha256 and the fsync + rename into place.
+The SDK upload hashes the file while it sends it (one pass) and sends an Idempotency-Key, so
+the server also fingerprints the whole body; ``curl_upload_idempotent`` is curl sending such a
+key too, the like-for-like comparison. The SDK download time includes verifying the sha256 and
+the fsync + rename into place.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ elif kind == "generated_download":
     out = r.status_code
 elif kind == "curl_upload":
     cmd = ["curl", "-sS", "-f", "-o", "/dev/null", "-H", f"X-API-Key: {key}",
+           "-F", f"session_id={a}", "-F", "artifact_type=dataset", "-F", "name=big.bin",
+           "-F", f"file=@{b};type=application/octet-stream", f"{base_url}/api/artifacts"]
+    out = subprocess.run(cmd, check=True).returncode
+elif kind == "curl_upload_idempotent":
+    import uuid
+    cmd = ["curl", "-sS", "-f", "-o", "/dev/null", "-H", f"X-API-Key: {key}",
+           "-H", f"Idempotency-Key: {uuid.uuid4()}",
            "-F", f"session_id={a}", "-F", "artifact_type=dataset", "-F", "name=big.bin",
            "-F", f"file=@{b};type=application/octet-stream", f"{base_url}/api/artifacts"]
     out = subprocess.run(cmd, check=True).returncode
@@ -99,7 +108,8 @@ def main() -> None:
             client = EvoSpikeNetAPIClient(base_url=server.base_url, api_key=API_KEY)
             session_id = client.create_log_session("transfer bench")["session_id"]
             results: dict[str, Any] = {"size_mib": mib}
-            for kind in ("curl_upload", "sdk_upload"):
+            uploads = ("curl_upload", "curl_upload_idempotent", "sdk_upload")
+            for kind in uploads:
                 results[kind] = run(kind, server.base_url, session_id, str(source))
             artifact_id = client.list_artifacts(session_id=session_id, limit=1)[0]["artifact_id"]
             kinds = ["curl_download", "sdk_download"]
@@ -111,7 +121,7 @@ def main() -> None:
                 if target.stat().st_size != size:
                     raise RuntimeError(f"{kind}: wrong size {target.stat().st_size}")
                 target.unlink()
-            for kind in ("curl_upload", "sdk_upload", *kinds):
+            for kind in (*uploads, *kinds):
                 entry = results[kind]
                 entry["mib_per_s"] = round(mib / entry["seconds"], 1)
                 entry["seconds"] = round(entry["seconds"], 2)

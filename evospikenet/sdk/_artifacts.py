@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from ._errors import ArtifactIntegrityError
 from ._progress import Progress
@@ -406,12 +406,12 @@ class _Stage:
     def __init__(self, name: str, work: Callable[[Any], object], reset: Callable[[], object]):
         self._work = work
         self._reset = reset
-        self._queue: queue.Queue[bytearray | object] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, item: bytearray | object) -> None:
+    def put(self, item: object) -> None:
         self._queue.put(item)
 
     def stop(self) -> None:
@@ -428,7 +428,7 @@ class _Stage:
                 if item is _RESET:
                     self._reset()
                 else:
-                    self._work(cast(bytearray, item))
+                    self._work(item)
             except BaseException as exc:  # raised by Sink.finish in the caller
                 self.error = exc
 
@@ -436,10 +436,10 @@ class _Stage:
 class Sink:
     """Where downloaded bytes go, hashed and counted as they arrive.
 
-    :meth:`add` gathers network reads into :data:`CHUNK`-sized pieces; :meth:`flush` only
-    queues a piece: one worker thread hashes it and another stores it (hashlib and file writes
-    release the GIL on large buffers), while the caller reads the next one from the network.
-    At most :data:`QUEUE_DEPTH` pieces wait in each queue, so memory stays bounded.
+    :meth:`add` gathers network reads, uncopied, into batches of :data:`CHUNK` bytes;
+    :meth:`flush` only queues a batch: one worker thread hashes it and another stores it
+    (hashlib and file writes release the GIL), while the caller reads the next from the network.
+    At most :data:`QUEUE_DEPTH` batches wait in each queue, so memory stays bounded.
     :meth:`finish` waits for both and raises what they raised; the async client calls it,
     :meth:`verify` and ``commit`` in a worker thread, never on its loop.
     """
@@ -450,14 +450,16 @@ class Sink:
         self.etag: str | None = None
         self.expected_size: int | None = None
         self._stages: list[_Stage] = []
-        self._pending = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
 
     def add(self, chunk: bytes) -> bool:
         """Take bytes as they arrive (counted at once); True when a whole :data:`CHUNK` waits
         for :meth:`flush`. Bytes not flushed yet stay here across a resumed attempt."""
-        self._pending += chunk
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
         self.size += len(chunk)
-        return len(self._pending) >= CHUNK
+        return self._pending_size >= CHUNK
 
     def flush(self) -> None:
         """Hand the waiting bytes to the workers (blocks while they are :data:`QUEUE_DEPTH`
@@ -470,7 +472,7 @@ class Sink:
                 _Stage("evospikenet-sha256", self._hash, self._new_digest),
                 _Stage("evospikenet-write", self._write, self._truncate),
             ]
-        data, self._pending = self._pending, bytearray()
+        data, self._pending, self._pending_size = self._pending, [], 0
         for stage in self._stages:
             stage.put(data)
 
@@ -482,7 +484,7 @@ class Sink:
     def reset(self) -> None:
         """Forget what was written (the server sent the whole file again)."""
         self.size = 0
-        self._pending = bytearray()
+        self._pending, self._pending_size = [], 0
         if self._stages:
             for stage in self._stages:
                 stage.put(_RESET)
@@ -520,13 +522,14 @@ class Sink:
             if stage.error is not None:
                 raise stage.error
 
-    def _hash(self, chunk: bytearray) -> None:
-        self.digest.update(chunk)
+    def _hash(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.digest.update(chunk)
 
     def _new_digest(self) -> None:
         self.digest = hashlib.sha256()
 
-    def _write(self, chunk: bytearray) -> None:
+    def _write(self, chunks: list[bytes]) -> None:
         raise NotImplementedError
 
     def _truncate(self) -> None:
@@ -540,8 +543,8 @@ class BufferSink(Sink):
         super().__init__()
         self.buffer = io.BytesIO()
 
-    def _write(self, chunk: bytearray) -> None:
-        self.buffer.write(chunk)
+    def _write(self, chunks: list[bytes]) -> None:
+        self.buffer.writelines(chunks)
 
     def _truncate(self) -> None:
         self.buffer = io.BytesIO()
@@ -567,8 +570,8 @@ class FileSink(Sink):
         self._file: IO[bytes] = os.fdopen(fd, "wb")
         self._committed = False
 
-    def _write(self, chunk: bytearray) -> None:
-        self._file.write(chunk)
+    def _write(self, chunks: list[bytes]) -> None:
+        self._file.writelines(chunks)
 
     def _truncate(self) -> None:
         self._file.seek(0)
