@@ -26,6 +26,9 @@ def anyio_backend() -> str:
 
 PURE = {"get_stats", "reset_stats", "validate_prompt", "with_options"}  # no I/O: sync in both
 PROPERTIES = {"base_url", "max_retries", "timeout"}
+# Return a stream object at once (``async for``/``async with`` on the async client), as httpx's
+# ``client.stream`` does: the request goes out when iteration starts.
+STREAMS = {"stream_generate"}
 
 
 def test_async_client_has_every_public_method_of_the_sync_client() -> None:
@@ -37,6 +40,11 @@ def test_async_client_has_every_public_method_of_the_sync_client() -> None:
         sync_method = getattr(EvoSpikeNetAPIClient, name)
         if name in PURE:
             assert not inspect.iscoroutinefunction(method), name
+        elif name in STREAMS:
+            stream_type = inspect.signature(method, eval_str=True).return_annotation
+            assert hasattr(stream_type, "__aiter__") and hasattr(stream_type, "__aenter__"), name
+            sync_type = inspect.signature(sync_method, eval_str=True).return_annotation
+            assert hasattr(sync_type, "__iter__") and hasattr(sync_type, "__enter__"), name
         else:
             assert inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method), name
             assert not inspect.iscoroutinefunction(sync_method), name
