@@ -69,12 +69,15 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path) -> None:
 def test_a_resumed_time_budget_counts_the_time_already_spent(tmp_path: Path) -> None:
     checkpoint = tmp_path / "checkpoint.pt"
     ids = torch.randint(0, 64, (200,))
-    train_lm(tiny_model(context_length=8), ids, seconds=0.4, progress=False, checkpoint=checkpoint)
+    first = train_lm(
+        tiny_model(context_length=8), ids, seconds=0.4, progress=False, checkpoint=checkpoint
+    )
     report = train_lm(
         tiny_model(context_length=8), ids, seconds=0.8, progress=False, checkpoint=checkpoint
     )
-    assert 0.8 <= report.seconds < 5.0
-    assert report.steps > 1
+    # It starts at the first run's elapsed time and step, and stops once 0.8 s are spent in
+    # all (one step may overrun on a busy machine, so there is no upper bound).
+    assert report.seconds >= 0.8 and report.steps > first.steps
 
 
 def test_time_budget_stops_the_run() -> None:

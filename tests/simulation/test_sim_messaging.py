@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_cluster import NodeProcess, loopback_endpoint
+from sim_cluster import NodeProcess, loopback_endpoint, wait_until
 from sim_media import solid_image
 
 from evospikenet.simulation import topics
@@ -166,8 +166,9 @@ def test_node_started_before_the_bridge_waits_and_joins(tmp_path: Path) -> None:
     endpoint = loopback_endpoint()
     node = NodeProcess("auditory", 3, endpoint, tmp_path)
     try:
-        time.sleep(2.0)
-        assert node.alive() and "waiting for the simulation bridge" in node.output()
+        # Starting Python and Zenoh takes seconds on a busy machine: wait for the line.
+        wait_until(lambda: "waiting for the simulation bridge" in node.output(), 30, 0.2)
+        assert node.alive()
         session = open_listening(endpoint)
         try:
             beats = _subscribe(session, topics.HEARTBEAT_ALL, Codec())
