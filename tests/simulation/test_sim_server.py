@@ -334,7 +334,7 @@ def test_language_node_with_a_refused_key_fails_text_prompts_clearly(cluster: Cl
     args = ["--api-url", cluster.server.base_url, "--cache-dir", str(cluster.root / "cache2")]
     wrong = NodeProcess(
         "language", 5, cluster.endpoint, cluster.log_dir, *args,
-        env={"EVOSPIKENET_API_KEY": "not-the-key"},
+        env={"EVOSPIKENET_API_KEY": "not-the-key", "EVOSPIKENET_SIM_KEY": cluster.sim_key()},
     )  # fmt: skip
     try:
         cluster.wait_ready(wrong.node_id)
