@@ -22,6 +22,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "evospikenet" / "models" / "default"
@@ -34,6 +35,14 @@ SAMPLE_PROMPTS = (
     "テストプロンプト",
     "The for statement",
 )
+
+
+def corpora() -> tuple[Any, Any]:
+    """The English (Python docs) and Japanese (``data/corpus/ja``) splits, in that order."""
+    sys.path.insert(0, str(REPO))
+    from evospikenet.models.corpus import paragraphs_of_folder, python_corpus, split_documents
+
+    return python_corpus(), split_documents(paragraphs_of_folder(JAPANESE_TEXT))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from evospikenet.models.checkpoint import load_checkpoint
-    from evospikenet.models.corpus import paragraphs_of_folder, python_corpus, split_documents
     from evospikenet.models.recipe import train_and_save
     from evospikenet.models.serving import load_model_from_files
     from evospikenet.models.tokenizer import load_tokenizer
@@ -68,8 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    english = python_corpus()
-    japanese = split_documents(paragraphs_of_folder(JAPANESE_TEXT))
+    english, japanese = corpora()
     train_docs = english.train + japanese.train * args.ja_repeat
     heldout_docs = english.heldout + japanese.heldout
     print(
@@ -135,7 +142,6 @@ def train_baseline(args: argparse.Namespace) -> int:
     from tokenizers import Tokenizer
 
     from evospikenet.models.baseline import BaselineTextLM
-    from evospikenet.models.corpus import paragraphs_of_folder, python_corpus, split_documents
     from evospikenet.models.recipe import DEFAULT_ARCHITECTURE, encode_documents
     from evospikenet.models.training import bits_per_byte, train_lm
 
@@ -146,8 +152,7 @@ def train_baseline(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    english = python_corpus()
-    japanese = split_documents(paragraphs_of_folder(JAPANESE_TEXT))
+    english, japanese = corpora()
     train_ids = encode_documents(tokenizer, english.train + japanese.train * args.ja_repeat)
     arch = DEFAULT_ARCHITECTURE
     model = BaselineTextLM(

@@ -91,15 +91,14 @@ def split_documents(documents: list[str], heldout_every: int = 20) -> Corpus:
 def python_corpus(heldout_every: int = 20, max_train_bytes: int | None = None) -> Corpus:
     """pydoc topics plus stdlib docstrings; a document is held out if its CRC32 hashes to 0
     modulo ``heldout_every`` (a stable split that does not depend on document order)."""
+    split = split_documents(pydoc_topics() + stdlib_docstrings(), heldout_every)
+    if max_train_bytes is None:
+        return split
     train: list[str] = []
-    heldout: list[str] = []
     size = 0
-    for doc in pydoc_topics() + stdlib_docstrings():
-        if zlib.crc32(doc.encode("utf-8")) % heldout_every == 0:
-            heldout.append(doc)
-            continue
-        if max_train_bytes is not None and size >= max_train_bytes:
-            continue
+    for doc in split.train:
+        if size >= max_train_bytes:
+            break
         train.append(doc)
         size += len(doc.encode("utf-8"))
-    return Corpus(train=train, heldout=heldout)
+    return Corpus(train=train, heldout=split.heldout)
