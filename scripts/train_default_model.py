@@ -142,10 +142,14 @@ def train_baseline(args: argparse.Namespace) -> int:
     from tokenizers import Tokenizer
 
     from evospikenet.models.baseline import BaselineTextLM
-    from evospikenet.models.recipe import DEFAULT_ARCHITECTURE, encode_documents
+    from evospikenet.models.recipe import (
+        DEFAULT_ARCHITECTURE,
+        WORK_TOKENIZER_NAME,
+        encode_documents,
+    )
     from evospikenet.models.training import bits_per_byte, train_lm
 
-    tokenizer_path = args.work_dir / "tokenizer.json"
+    tokenizer_path = args.work_dir / WORK_TOKENIZER_NAME
     if not tokenizer_path.exists():
         print(f"{tokenizer_path} is missing: start the spiking run first", file=sys.stderr)
         return 2
