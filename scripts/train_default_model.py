@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         help="instead, train the same-size non-spiking baseline on the same data and tokenizer "
         "for the same budget in CPU seconds, and write its bits/byte to WORK_DIR/baseline.json",
     )
+    parser.add_argument(
+        "--baseline-steps",
+        type=int,
+        default=None,
+        help="with --baseline: stop after this many optimizer steps instead (the spiking run's "
+        "token count); state and result go to baseline-steps-N.pt / .json",
+    )
     args = parser.parse_args(argv)
     if args.baseline:
         return train_baseline(args)
@@ -166,20 +173,25 @@ def train_baseline(args: argparse.Namespace) -> int:
         arch["num_transformer_blocks"],
         context_length=arch["context_length"],
     )
+    steps = args.baseline_steps
+    stem = "baseline" if steps is None else f"baseline-steps-{steps}"
     report = train_lm(
         model,
         train_ids,
-        seconds=args.minutes * 60,
+        seconds=None if steps else args.minutes * 60,
+        steps=steps,
         learning_rate=3e-3,
         seed=args.seed,
         clock=time.process_time,
-        checkpoint=args.work_dir / "baseline-checkpoint.pt",
+        checkpoint=args.work_dir / ("baseline-checkpoint.pt" if steps is None else f"{stem}.pt"),
         checkpoint_every=args.checkpoint_minutes * 60,
     )
+    budget = f"{steps} steps" if steps else f"{args.minutes} CPU minutes"
     result: dict[str, object] = {
         "model": "BaselineTextLM",
         "parameters": sum(p.numel() for p in model.parameters()),
-        "budget": f"{args.minutes} CPU minutes, {args.threads} thread(s)",
+        "budget": f"{budget}, {args.threads} thread(s)",
+        "cpu_seconds": round(report.seconds, 1),
         "training_steps": report.steps,
         "training_tokens_seen": report.tokens,
     }
@@ -195,7 +207,7 @@ def train_baseline(args: argparse.Namespace) -> int:
             model, ids, len(text.encode("utf-8")), context_length=arch["context_length"]
         )
         result[f"heldout_bits_per_byte_{name}"] = round(bpb, 4)
-    (args.work_dir / "baseline.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.work_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2), flush=True)
     return 0
 
