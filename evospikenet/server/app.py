@@ -131,7 +131,7 @@ def build_state(settings: Settings) -> ServerState:
     """The server's parts (nothing is opened yet)."""
     spec = load_spec()
     database = Database(settings.resolved_database_url)
-    blobs = open_blob_store(settings.data_dir, settings.blob_url)
+    blobs = open_blob_store(settings.data_dir, settings.blob_url, settings.s3_cache_bytes)
     idempotency = IdempotencyStore(database, settings.idempotency_ttl_seconds)
 
     rate_limiter = (

@@ -1,64 +1,174 @@
 """Blobs in S3-compatible object storage (``EVOSPIKENET_BLOB_URL=s3://bucket/prefix``).
 
 ``S3BlobStore`` is the local ``BlobStore`` with an object store behind it. The local folder
-stays the temp area (uploads are received, hashed and verified there, as before) and becomes a
+stays the temp area (uploads are received and hashed there, as before) and becomes a bounded
 cache; the bucket is the record that every process and host shares:
 
-- ``commit`` verifies the sha256 locally, then uploads ``<prefix>/ab/cd/<sha256>`` before it
-  returns, so the row (committed after it) never names bytes the bucket lacks. Files above
-  ``MULTIPART_BYTES`` go up as a multipart upload in ``PART_BYTES`` parts (boto3's transfer
-  manager); an object appears only when its upload completes, so a process killed mid-upload
-  leaves nothing visible (S3 keeps the parts of an unfinished upload until it is aborted or a
-  bucket lifecycle rule removes them).
+- Uploads stream into the bucket while they arrive: each full ``PART_BYTES`` part of the temp
+  file goes up (``UPLOAD_THREADS`` at a time) as a part of a multipart upload to a staging key
+  ``<prefix>/staging/<token>-<uuid>``. ``commit`` verifies the sha256, completes that upload,
+  copies the object server-side to its content-addressed key ``<prefix>/ab/cd/<sha256>``
+  (no bytes through this host) and deletes the staging object, all before it returns, so the
+  row (committed after it) never names bytes the bucket lacks. A failed or refused upload
+  aborts its multipart upload; a killed one leaves an unfinished multipart upload, which S3
+  never shows as an object (a bucket lifecycle rule ``AbortIncompleteMultipartUpload`` removes
+  its parts), or, killed between completion and copy, a staging object that no row names,
+  deleted by the collector after ``STAGING_GRACE_SECONDS``. Files under one part go up with
+  one ``PUT`` at commit.
 - Reads: a blob missing from the cache is fetched whole for the callers that need a file
   (prompt media, model files: ``path_for``); downloads stream ``Range`` requests from the
   bucket without filling the cache.
+- The cache holds at most ``cache_bytes`` (``EVOSPIKENET_S3_CACHE_BYTES``): the
+  least-recently-used files go first (a file's mtime is its last use), never one that a
+  request of this process is reading or has pinned, nor one used in the last
+  ``CACHE_RECENT_SECONDS`` (by any process sharing the folder: ``path_for`` hands out paths
+  that are opened right after). It is trimmed after every ``cache_bytes / 8`` added by this
+  process and by the periodic collector, so it may exceed the bound by that much per process,
+  plus the files in use.
 - Deletion only ever touches the cache: another process may be about to commit a row naming
   the same bytes, so unreferenced objects stay in the bucket (collect them offline).
 
 Library: boto3 (AWS's own SDK, the most widely used S3 client, S3-compatible servers test
-against it; multipart uploads, ranged GETs, presigning and the standard credential chain are
-built in). obstore is faster but younger and its API still changes between minor versions;
-minio is MinIO's client, smaller, with fewer users outside MinIO. The endpoint and credentials
-come from the standard variables: ``AWS_ENDPOINT_URL`` (e.g. ``http://127.0.0.1:9000`` for a
-local S3-compatible server), ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
-``AWS_DEFAULT_REGION``.
+against it; multipart uploads, ranged GETs, server-side copies, presigning and the standard
+credential chain are built in). obstore is faster but younger and its API still changes
+between minor versions; minio is MinIO's client, smaller, with fewer users outside MinIO. The
+endpoint and credentials come from the standard variables: ``AWS_ENDPOINT_URL`` (e.g.
+``http://127.0.0.1:9000`` for a local S3-compatible server), ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import threading
 import time
+import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from evospikenet.server.blobstore import CHUNK, BlobStore, BlobWriter
 
-MULTIPART_BYTES = 16 * 1024 * 1024
+log = logging.getLogger("evospikenet.server")
+
 PART_BYTES = 16 * 1024 * 1024
+"""Bytes per part of a streamed upload (S3: at least 5 MiB, at most 10,000 parts)."""
+UPLOAD_THREADS = 2
+"""Parts in flight at once per process (each holds one part in memory while it is sent)."""
+COPY_PART_BYTES = 64 * 1024 * 1024
+"""Server-side copies above this go part by part (``UploadPartCopy``), in parallel."""
+STAGING = "staging"
+STAGING_GRACE_SECONDS = 24 * 3600.0
+CACHE_RECENT_SECONDS = 60.0
 BUCKET_CHECK_SECONDS = 5.0
+CONTENT_TYPE = "application/octet-stream"
 
 
 class S3BlobWriter(BlobWriter):
-    """A writer whose ``commit`` also puts the verified bytes into the bucket."""
+    """A writer that sends each full part to the bucket as it arrives (see the module)."""
 
     _store: S3BlobStore
 
+    def __init__(self, store: S3BlobStore, max_bytes: int | None) -> None:
+        super().__init__(store, max_bytes)
+        self._reader: int | None = os.open(self.temp_path, os.O_RDONLY)  # survives the rename
+        self._staging = ""
+        self._upload_id: str | None = None
+        self._parts: list[Future[dict[str, Any]]] = []
+        self._sent = 0
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``; every full part goes to the bucket in the background."""
+        super().write(data)
+        if self.size - self._sent >= PART_BYTES:
+            self._file.flush()
+            while self.size - self._sent >= PART_BYTES:
+                self._send_part(PART_BYTES)
+
+    def _send_part(self, length: int) -> None:
+        store = self._store
+        if self._upload_id is None:
+            self._staging = store.staging_key()
+            self._upload_id = store.client.create_multipart_upload(
+                Bucket=store.bucket, Key=self._staging, ContentType=CONTENT_TYPE
+            )["UploadId"]
+        assert self._reader is not None
+        args = (self._staging, self._upload_id, len(self._parts) + 1, self._reader, self._sent)
+        self._parts.append(store.executor().submit(store.upload_part, *args, length))
+        self._sent += length
+
     def commit(self, expected_sha256: str | None = None) -> str:
-        """Verify, move into the cache, upload; returns the sha256 (pinned, as locally)."""
+        """Verify, move into the cache, finish the upload into place; returns the sha256
+        (pinned, as locally)."""
         with self._store.local_only():
-            digest = super().commit(expected_sha256)
+            digest = super().commit(expected_sha256)  # a mismatch discards (and aborts)
         try:
-            self._store.upload(digest)
+            if self._upload_id is None:
+                self._store.upload(digest)
+            else:
+                self._finish(digest)
         except BaseException:
+            self._abort()
             self._store.abandon(digest, lambda _digest: False)  # the cache copy only
             raise
+        finally:
+            self._close_reader()
+        self._store.added(self.size)
         return digest
+
+    def _finish(self, digest: str) -> None:
+        store = self._store
+        if store.exists(digest):  # the same bytes are there already
+            self._abort()
+            return
+        if self.size > self._sent:
+            self._send_part(self.size - self._sent)
+        parts = [part.result() for part in self._parts]
+        store.client.complete_multipart_upload(
+            Bucket=store.bucket,
+            Key=self._staging,
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": parts},
+        )
+        self._upload_id = None
+        try:
+            store.copy_into_place(self._staging, digest)
+        finally:
+            store.client.delete_object(Bucket=store.bucket, Key=self._staging)
+
+    def _abort(self) -> None:
+        """Stop the parts not yet sent and abort the multipart upload (best effort: what
+        remains is what a lifecycle rule removes)."""
+        for part in self._parts:
+            part.cancel()
+        wait_all(self._parts)
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            try:
+                self._store.client.abort_multipart_upload(
+                    Bucket=self._store.bucket, Key=self._staging, UploadId=upload_id
+                )
+            except Exception:
+                log.warning("could not abort the multipart upload of %s", self._staging)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            os.close(self._reader)
+            self._reader = None
+
+    def discard(self) -> None:
+        """Throw the bytes away, here and in the bucket (idempotent)."""
+        super().discard()
+        self._abort()
+        self._close_reader()
 
 
 def parse_blob_url(url: str) -> tuple[str, str]:
@@ -69,10 +179,22 @@ def parse_blob_url(url: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.strip("/")
 
 
-class S3BlobStore(BlobStore):
-    """The local store as temp area and cache, the bucket as the record (see the module)."""
+def _touch(path: Path) -> bool:
+    """Mark the file used now (its mtime is its recency); False when it is not there."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
-    def __init__(self, root: Path, url: str, client: Any | None = None) -> None:
+
+class S3BlobStore(BlobStore):
+    """The local store as temp area and bounded cache, the bucket as the record (see the
+    module)."""
+
+    def __init__(
+        self, root: Path, url: str, client: Any | None = None, cache_bytes: int = 10 * 1024**3
+    ) -> None:
         super().__init__(root)
         self.bucket, self.prefix = parse_blob_url(url)
         if client is None:
@@ -80,13 +202,31 @@ class S3BlobStore(BlobStore):
 
             client = boto3.client("s3")
         self.client = client
+        self.cache_bytes = cache_bytes
+        self.readers: Counter[str] = Counter()
+        self._added = 0
         self._local = threading.local()
+        self._executor: ThreadPoolExecutor | None = None
         self._bucket_ok_at = -BUCKET_CHECK_SECONDS
 
     def key(self, sha256: str) -> str:
         """The object key of a digest."""
         relative = super().path_for(sha256).relative_to(self.blob_dir).as_posix()
+        return self._prefixed(relative)
+
+    def _prefixed(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def staging_key(self) -> str:
+        """A fresh key for an upload whose digest is not known yet."""
+        return self._prefixed(f"{STAGING}/{self.token}-{uuid.uuid4().hex}")
+
+    def executor(self) -> ThreadPoolExecutor:
+        """The threads that send parts (started on first use)."""
+        with self.lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(UPLOAD_THREADS, "s3-part")
+            return self._executor
 
     @contextlib.contextmanager
     def local_only(self) -> Iterator[None]:
@@ -98,8 +238,15 @@ class S3BlobStore(BlobStore):
             self._local.depth -= 1
 
     def writer(self, max_bytes: int | None = None) -> BlobWriter:
-        """A new temp-file writer that uploads on commit."""
+        """A new writer that streams to the bucket."""
         return S3BlobWriter(self, max_bytes)
+
+    def close(self) -> None:
+        """As locally; also stops the part threads."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        super().close()
 
     def exists(self, sha256: str) -> bool:
         """Whether the bucket holds the blob."""
@@ -113,28 +260,52 @@ class S3BlobStore(BlobStore):
             raise
         return True
 
-    def upload(self, sha256: str) -> None:
-        """Put the cached blob into the bucket unless it is there already."""
+    def upload_part(
+        self, key: str, upload_id: str, number: int, fd: int, offset: int, length: int
+    ) -> dict[str, Any]:
+        """Send ``length`` bytes of the file ``fd`` from ``offset`` as part ``number``."""
+        data = os.pread(fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"part {number} of {key}: read {len(data)} of {length} bytes")
+        answer = self.client.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+        )
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    def _object_args(self, sha256: str) -> dict[str, Any]:
+        return {"ContentType": CONTENT_TYPE, "Metadata": {"sha256": sha256}}
+
+    def copy_into_place(self, staging: str, sha256: str) -> None:
+        """Copy a staging object to the blob's key, server-side."""
         from boto3.s3.transfer import TransferConfig
 
-        if self.exists(sha256):
-            return
-        config = TransferConfig(multipart_threshold=MULTIPART_BYTES, multipart_chunksize=PART_BYTES)
-        with self.local_only():
-            source = self.path_for(sha256)
-        self.client.upload_file(
-            str(source),
+        config = TransferConfig(
+            multipart_threshold=COPY_PART_BYTES, multipart_chunksize=COPY_PART_BYTES
+        )
+        self.client.copy(
+            {"Bucket": self.bucket, "Key": staging},
             self.bucket,
             self.key(sha256),
-            ExtraArgs={"ContentType": "application/octet-stream", "Metadata": {"sha256": sha256}},
+            ExtraArgs={**self._object_args(sha256), "MetadataDirective": "REPLACE"},
             Config=config,
         )
 
+    def upload(self, sha256: str) -> None:
+        """Put the cached blob (under one part) into the bucket unless it is there already."""
+        if self.exists(sha256):
+            return
+        with self.local_only():
+            source = self.path_for(sha256)
+        with source.open("rb") as body:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.key(sha256), Body=body, **self._object_args(sha256)
+            )
+
     def path_for(self, sha256: str) -> Path:
-        """The cache file of the blob; fetched from the bucket first when missing (unless
-        within ``local_only``)."""
+        """The cache file of the blob, marked used; fetched from the bucket first when missing
+        (unless within ``local_only``)."""
         path = super().path_for(sha256)
-        if getattr(self._local, "depth", 0) or path.exists():
+        if getattr(self._local, "depth", 0) or _touch(path):
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=self.temp_prefix("model-"), dir=self.tmp_dir)
@@ -144,15 +315,25 @@ class S3BlobStore(BlobStore):
             os.replace(name, path)
         except Exception:
             Path(name).unlink(missing_ok=True)  # not in the bucket either: the caller finds none
+            return path
+        self.added(path.stat().st_size)
         return path
 
     def read_range(self, sha256: str, start: int, end: int) -> Iterator[bytes]:
         """The bytes ``start..end`` (inclusive): from the cache, else a ranged GET."""
         with self.local_only():
             cached = self.path_for(sha256)
-        if cached.exists():
-            yield from super().read_range(sha256, start, end)
-            return
+        with self.lock:
+            self.readers[sha256] += 1  # not evicted by this process while read
+        try:
+            if _touch(cached):  # nor by another for CACHE_RECENT_SECONDS, until it is open
+                yield from super().read_range(sha256, start, end)
+                return
+        finally:
+            with self.lock:
+                self.readers[sha256] -= 1
+                if self.readers[sha256] <= 0:
+                    del self.readers[sha256]
         answer = self.client.get_object(
             Bucket=self.bucket, Key=self.key(sha256), Range=f"bytes={start}-{end}"
         )
@@ -162,6 +343,39 @@ class S3BlobStore(BlobStore):
         finally:
             body.close()
 
+    def added(self, size: int) -> None:
+        """Count ``size`` bytes added to the cache; trim it after every eighth of the bound."""
+        with self.lock:
+            self._added += size
+            due = self._added >= max(1, self.cache_bytes // 8)
+        if due:
+            self.trim_cache()
+
+    def trim_cache(self) -> int:
+        """Evict least-recently-used cache files until the cache fits ``cache_bytes``, never
+        one read or pinned here or used in the last ``CACHE_RECENT_SECONDS``; returns how many."""
+        with self.lock:
+            self._added = 0
+        files: list[tuple[float, int, str, Path]] = []
+        for digest in self.all_digests():
+            path = super().path_for(digest)
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                files.append((stat.st_mtime, stat.st_size, digest, path))
+        total = sum(size for _, size, _, _ in files)
+        recent = time.time() - CACHE_RECENT_SECONDS
+        removed = 0
+        for mtime, size, digest, path in sorted(files):
+            if total <= self.cache_bytes or mtime > recent:
+                break
+            with self.lock:
+                if self.pins[digest] or self.readers[digest]:
+                    continue
+                path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        return removed
+
     def abandon(self, sha256: str, referenced: Callable[[str], bool]) -> bool:
         """As locally, for the cache copy (the object stays, see the module)."""
         with self.local_only():
@@ -170,9 +384,28 @@ class S3BlobStore(BlobStore):
     def remove_unreferenced(
         self, referenced: Callable[[list[str]], set[str]], *, grace_seconds: float
     ) -> int:
-        """As locally, for the cache (the objects stay, see the module)."""
+        """As locally, for the cache (the objects stay, see the module); then trim the cache
+        and delete staging objects older than ``STAGING_GRACE_SECONDS``."""
         with self.local_only():
-            return super().remove_unreferenced(referenced, grace_seconds=grace_seconds)
+            removed = super().remove_unreferenced(referenced, grace_seconds=grace_seconds)
+        return removed + self.trim_cache() + self.remove_stale_staging(STAGING_GRACE_SECONDS)
+
+    def remove_stale_staging(self, older_than_seconds: float) -> int:
+        """Delete staging objects (of uploads killed between completion and copy) older than
+        ``older_than_seconds``; returns how many."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._prefixed(f"{STAGING}/")
+        )
+        stale = [
+            item["Key"]
+            for page in pages
+            for item in page.get("Contents", [])
+            if item["LastModified"] <= cutoff
+        ]
+        for key in stale:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        return len(stale)
 
     def check(self) -> None:
         """Raise if the temp area cannot be written or the bucket does not answer (asked at
@@ -184,6 +417,7 @@ class S3BlobStore(BlobStore):
             self._bucket_ok_at = now
 
 
-def open_blob_store(root: Path, url: str | None) -> BlobStore:
-    """``S3BlobStore`` for an ``s3://`` URL, else the local folder (the embedded default)."""
-    return S3BlobStore(root, url) if url else BlobStore(root)
+def open_blob_store(root: Path, url: str | None, cache_bytes: int = 10 * 1024**3) -> BlobStore:
+    """``S3BlobStore`` (a cache of ``cache_bytes``) for an ``s3://`` URL, else the local
+    folder (the embedded default)."""
+    return S3BlobStore(root, url, cache_bytes=cache_bytes) if url else BlobStore(root)

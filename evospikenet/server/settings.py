@@ -70,6 +70,7 @@ class Settings:
     allow_no_auth: bool = False
     database_url: str | None = None
     blob_url: str | None = None
+    s3_cache_bytes: int = 10 * GIB
     max_upload_bytes: int = 4 * GIB
     max_media_bytes: int = 16 * MIB
     max_prompt_chars: int = 20000
@@ -127,7 +128,8 @@ class Settings:
         Variables: EVOSPIKENET_DATA_DIR, EVOSPIKENET_HOST, EVOSPIKENET_PORT,
         EVOSPIKENET_API_KEYS and EVOSPIKENET_NODE_KEYS (comma-separated),
         EVOSPIKENET_ALLOW_NO_AUTH, DATABASE_URL, EVOSPIKENET_BLOB_URL (``s3://bucket/prefix``;
-        unset: the local folder), EVOSPIKENET_MAX_UPLOAD_BYTES,
+        unset: the local folder), EVOSPIKENET_S3_CACHE_BYTES (the local cache of the bucket),
+        EVOSPIKENET_MAX_UPLOAD_BYTES,
         EVOSPIKENET_MAX_MEDIA_BYTES, EVOSPIKENET_MAX_WAIT_SECONDS,
         EVOSPIKENET_RESULT_RETENTION_SECONDS, EVOSPIKENET_MAX_PROMPT_ATTEMPTS,
         EVOSPIKENET_NODE_OFFLINE_SECONDS, EVOSPIKENET_RATE_LIMIT_PER_MINUTE (0 = off),
@@ -151,6 +153,9 @@ class Settings:
             "allow_no_auth": _env_bool(env, "EVOSPIKENET_ALLOW_NO_AUTH", False),
             "database_url": env.get("DATABASE_URL", "").strip() or None,
             "blob_url": env.get("EVOSPIKENET_BLOB_URL", "").strip() or None,
+            "s3_cache_bytes": int(
+                _env_number(env, "EVOSPIKENET_S3_CACHE_BYTES", 10 * GIB, integer=True)
+            ),
             "max_upload_bytes": int(
                 _env_number(env, "EVOSPIKENET_MAX_UPLOAD_BYTES", 4 * GIB, integer=True)
             ),

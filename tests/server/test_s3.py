@@ -1,96 +1,84 @@
 """Artifacts in S3-compatible storage: a real S3-protocol server (moto's standalone server) on a
-loopback port, a real ``evospikenet serve`` with ``EVOSPIKENET_BLOB_URL=s3://...``."""
+loopback port, a real ``evospikenet serve`` with ``EVOSPIKENET_BLOB_URL=s3://...``, and the
+store's bounded cache against the same server."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from live_server import REPO, free_port
+from s3_server import moto_s3, s3_client
 
-boto3 = pytest.importorskip("boto3")
+pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
+from evospikenet.server import s3store
+from evospikenet.server.s3store import S3BlobStore
+
 BUCKET = "evospikenet-test"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test-secret",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def s3_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A moto S3 server on loopback with one bucket; the variables that point at it."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    env = {**CREDENTIALS, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(env["AWS_ENDPOINT_URL"], timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "moto server did not start"
-                time.sleep(0.1)
-        _client(env).create_bucket(Bucket=BUCKET)
+    with moto_s3(BUCKET, tmp_path_factory.mktemp("moto") / "moto.log") as env:
         yield env
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
-
-
-def _client(env: dict[str, str]):  # type: ignore[no-untyped-def]
-    return boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_DEFAULT_REGION"],
-    )
 
 
 def _keys(env: dict[str, str], prefix: str) -> list[str]:
-    listing = _client(env).list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    listing = s3_client(env).list_objects_v2(Bucket=BUCKET, Prefix=prefix)
     return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def _uploads(env: dict[str, str], prefix: str) -> list[dict[str, str]]:
+    """Unfinished multipart uploads under ``prefix``."""
+    uploads: list[dict[str, str]] = (
+        s3_client(env).list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads", [])
+    )
+    return uploads
+
+
+def _s3_server(make_server, s3_env: dict[str, str], prefix: str):  # type: ignore[no-untyped-def]
+    return make_server(
+        EVOSPIKENET_LOAD_MODELS="false", EVOSPIKENET_BLOB_URL=f"s3://{BUCKET}/{prefix}", **s3_env
+    )
+
+
+def _upload(client: httpx.Client, session_id: str, body, sha256: str | None = None):  # type: ignore[no-untyped-def]
+    fields = {"session_id": session_id, "artifact_type": "model", "name": "w.bin"}
+    if sha256 is not None:
+        fields["sha256"] = sha256
+    return client.post(
+        "/api/artifacts", data=fields, files={"file": ("w.bin", body, "application/octet-stream")}
+    )
 
 
 def test_upload_goes_to_the_bucket_and_downloads_with_range_from_it(make_server, s3_env):
     prefix = f"run-{time.monotonic_ns()}"
-    server = make_server(
-        EVOSPIKENET_LOAD_MODELS="false", EVOSPIKENET_BLOB_URL=f"s3://{BUCKET}/{prefix}", **s3_env
-    )
-    data = os.urandom(40 * 1024 * 1024 + 123)  # above the multipart threshold
+    server = _s3_server(make_server, s3_env, prefix)
+    data = os.urandom(40 * MIB + 123)  # two full parts streamed while received, and a rest
     digest = hashlib.sha256(data).hexdigest()
     with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=120) as client:
         session_id = client.post("/api/sessions", json={"description": "s3"}).json()["session_id"]
-        created = client.post(
-            "/api/artifacts",
-            data={"session_id": session_id, "artifact_type": "model", "name": "w.bin",
-                  "sha256": digest},
-            files={"file": ("w.bin", data, "application/octet-stream")},
-        )  # fmt: skip
+        created = _upload(client, session_id, data, digest)
         assert created.status_code == 201, created.text
         artifact_id = created.json()["artifact_id"]
         key = f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}"
-        assert _keys(s3_env, prefix) == [key]
-        head = _client(s3_env).head_object(Bucket=BUCKET, Key=key)
+        assert _keys(s3_env, prefix) == [key]  # the staging object is gone
+        assert _uploads(s3_env, prefix) == []
+        head = s3_client(s3_env).head_object(Bucket=BUCKET, Key=key)
         assert head["ContentLength"] == len(data) and head["Metadata"]["sha256"] == digest
+        again = _upload(client, session_id, data)  # the same bytes: no second object
+        assert again.status_code == 201 and _keys(s3_env, prefix) == [key]
+        assert _uploads(s3_env, prefix) == []
         # another host: nothing cached locally, every byte comes from the bucket
         server.stop()
         shutil.rmtree(server.data_dir / "blobs")
@@ -104,42 +92,161 @@ def test_upload_goes_to_the_bucket_and_downloads_with_range_from_it(make_server,
         assert not (server.data_dir / "blobs" / digest[:2]).exists()  # streamed, not cached
 
 
-KILLED_UPLOAD = """
-import sys
-from pathlib import Path
-from evospikenet.server import s3store
-s3store.MULTIPART_BYTES = s3store.PART_BYTES = 5 * 1024 * 1024
-store = s3store.S3BlobStore(Path(sys.argv[1]), sys.argv[2])
-store.open()
-source = Path(sys.argv[1]) / "big.bin"
-with source.open("wb") as out:
-    for n in range(24):
-        out.write(bytes([n]) * (5 * 1024 * 1024))
-print("uploading", flush=True)
-store.put_file(source)
-print("done", flush=True)
-"""
+def test_a_refused_digest_aborts_the_streamed_upload(make_server, s3_env):
+    prefix = f"refused-{time.monotonic_ns()}"
+    server = _s3_server(make_server, s3_env, prefix)
+    with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=120) as client:
+        session_id = client.post("/api/sessions", json={"description": "s3"}).json()["session_id"]
+        refused = _upload(client, session_id, os.urandom(20 * MIB), "0" * 64)  # a part went up
+        assert refused.status_code == 422, refused.text
+        assert client.get("/api/artifacts").json() == []
+    assert _keys(s3_env, prefix) == [] and _uploads(s3_env, prefix) == []
 
 
-def test_a_process_killed_mid_upload_leaves_nothing_visible(tmp_path, s3_env):
+def test_a_server_killed_mid_upload_leaves_nothing_visible(make_server, s3_env):
     prefix = f"killed-{time.monotonic_ns()}"
-    s3 = _client(s3_env)
-    env = {**os.environ, **s3_env}
-    process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_UPLOAD, str(tmp_path), f"s3://{BUCKET}/{prefix}"],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+    server = _s3_server(make_server, s3_env, prefix)
+    s3 = s3_client(s3_env)
+    stalled = threading.Event()
+    release = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        for _ in range(40):  # 40 MiB of a 64 MiB file, then the client stalls
+            yield os.urandom(MIB)
+        stalled.set()
+        release.wait(60)
+        yield os.urandom(24 * MIB)
+
+    boundary = "evospikenet-test-boundary"
+
+    def multipart() -> Iterator[bytes]:
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="session_id"\r\n\r\n'
+            f"{session_id}\r\n--{boundary}\r\n"
+            'Content-Disposition: form-data; name="artifact_type"\r\n\r\nmodel\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nw.bin\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="w.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        yield from body()
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=120) as client:
+        session_id = client.post("/api/sessions", json={"description": "s3"}).json()["session_id"]
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+        def send() -> None:
+            with pytest.raises(httpx.HTTPError):  # the server dies under it
+                client.post("/api/artifacts", content=multipart(), headers=headers)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        assert stalled.wait(60)
         deadline = time.monotonic() + 60
-        while not s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads"):
-            assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "no multipart upload seen"
-            time.sleep(0.01)
-        process.kill()  # parts are on the server, the upload is not complete
-        process.wait(10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert _keys(s3_env, prefix) == []  # nothing visible
-    uploads = s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix)["Uploads"]
-    assert len(uploads) == 1  # what a lifecycle rule (AbortIncompleteMultipartUpload) removes
+        while True:  # the server has sent parts of the file into a multipart upload
+            uploads = _uploads(s3_env, f"{prefix}/staging/")
+            if uploads:
+                parts = s3.list_parts(Bucket=BUCKET, Key=uploads[0]["Key"],
+                                      UploadId=uploads[0]["UploadId"]).get("Parts", [])  # fmt: skip
+                if len(parts) >= 2:
+                    break
+            assert time.monotonic() < deadline, "no parts seen in the bucket"
+            time.sleep(0.05)
+        server.kill()  # SIGKILL, mid-upload
+        release.set()
+        sender.join(30)
+        assert _keys(s3_env, prefix) == []  # nothing visible
+        assert len(_uploads(s3_env, prefix)) == 1  # what a lifecycle rule removes
+        server.start()
+        assert client.get("/api/artifacts").json() == []  # and no row
+
+
+@pytest.fixture
+def store(tmp_path: Path, s3_env: dict[str, str]) -> Iterator[S3BlobStore]:
+    """A store on the moto server with a 3 MiB cache."""
+    blobs = S3BlobStore(
+        tmp_path, f"s3://{BUCKET}/cache-{time.monotonic_ns()}", s3_client(s3_env), 3 * MIB
+    )
+    blobs.open()
+    yield blobs
+    blobs.close()
+
+
+def _aged(store: S3BlobStore, count: int) -> list[tuple[str, bytes]]:
+    """``count`` 1 MiB blobs, committed and released, last used 500, 490, ... s ago."""
+    blobs = []
+    for _ in range(count):
+        data = os.urandom(MIB)
+        digest = store.put_bytes(data)  # recent: no trim evicts it
+        store.release(digest)
+        blobs.append((digest, data))
+    for n, (digest, _) in enumerate(blobs):
+        used = time.time() - 500 + 10 * n
+        os.utime(_cache_path(store, digest), (used, used))
+    return blobs
+
+
+def _cached(store: S3BlobStore) -> set[str]:
+    return {path.name for path in store.blob_dir.glob("*/*/*")}
+
+
+def _cache_path(store: S3BlobStore, digest: str) -> Path:
+    with store.local_only():
+        return store.path_for(digest)
+
+
+def test_the_cache_evicts_least_recently_used_files_down_to_its_bound(store, s3_env):
+    (d0, _), (d1, data1), (d2, _), (d3, _), (d4, _), (d5, data5) = _aged(store, 6)
+    assert len(_cached(store)) == 6  # 6 MiB: above the bound until trimmed
+    store.pins[d0] += 1  # pinned by a request (committed, its row not yet written)
+    reading = store.read_range(d2, 0, 9)
+    assert len(next(reading)) == 10  # a download is reading d2 ...
+    os.utime(_cache_path(store, d2), (0, 0))  # ... though it looks least recently used
+    store.path_for(d1)  # a cache hit marks the file used now
+    assert time.time() - _cache_path(store, d1).stat().st_mtime < 30
+    used = time.time() - 200
+    os.utime(_cache_path(store, d1), (used, used))  # used after d3, d4, d5
+
+    assert store.trim_cache() == 3  # d3, d4, d5: the least recently used that may go
+    assert _cached(store) == {d0, d1, d2}
+    reading.close()
+    store.release(d0)
+
+    fetched = store.path_for(d5)  # not cached: fetched from the bucket, and the cache trimmed
+    assert fetched.read_bytes() == data5
+    assert _cached(store) == {d0, d1, d5}  # d2 went (least recent, no longer read)
+    assert sum(p.stat().st_size for p in store.blob_dir.glob("*/*/*")) <= 3 * MIB
+    assert b"".join(store.read_range(d1, 0, MIB - 1)) == data1
+    assert set(_keys(s3_env, store.prefix)) == {store.key(d) for d in (d0, d1, d2, d3, d4, d5)}
+
+
+def test_files_used_recently_are_never_evicted(store):
+    digests = [digest for digest, _ in _aged(store, 4)]
+    for digest in digests:
+        store.path_for(digest)  # all used just now (e.g. handed to a bridge)
+    assert store.trim_cache() == 0 and _cached(store) == set(digests)
+
+
+def test_the_collector_deletes_stale_staging_objects_only(store, s3_env):
+    s3 = s3_client(s3_env)
+    stale = store.staging_key()
+    s3.put_object(Bucket=BUCKET, Key=stale, Body=b"left by a process killed before its copy")
+    digest = store.put_bytes(b"kept")
+    store.release(digest)
+    assert store.remove_stale_staging(3600) == 0  # young: maybe an upload in progress
+    assert store.remove_stale_staging(0) == 1
+    assert _keys(s3_env, store.prefix) == [store.key(digest)]
+
+
+def test_a_part_size_file_streams_and_commits(store, s3_env, monkeypatch):
+    monkeypatch.setattr(s3store, "PART_BYTES", 5 * MIB)
+    writer = store.writer()
+    data = os.urandom(10 * MIB)  # exactly two parts: no rest
+    writer.write(data[: 7 * MIB])
+    writer.write(data[7 * MIB :])
+    assert len(_uploads(s3_env, f"{store.prefix}/staging/")) == 1
+    digest = writer.commit(hashlib.sha256(data).hexdigest())
+    store.release(digest)
+    assert _keys(s3_env, store.prefix) == [store.key(digest)]
+    body = s3_client(s3_env).get_object(Bucket=BUCKET, Key=store.key(digest))["Body"].read()
+    assert body == data and _uploads(s3_env, store.prefix) == []
