@@ -28,7 +28,18 @@ def register(subparsers: Any) -> None:
         "--connect",
         default=os.environ.get("EVOSPIKENET_SIM_ENDPOINT", "tcp/127.0.0.1:7447"),
         metavar="ENDPOINT",
-        help="the API server's Zenoh endpoint (default tcp/127.0.0.1:7447)",
+        help="the API server's Zenoh endpoint, tcp/HOST:PORT or tls/HOST:PORT "
+        "(default $EVOSPIKENET_SIM_ENDPOINT or tcp/127.0.0.1:7447)",
+    )
+    parser.add_argument(
+        "--zenoh-config",
+        type=Path,
+        default=Path(os.environ["EVOSPIKENET_ZENOH_CONFIG"])
+        if os.environ.get("EVOSPIKENET_ZENOH_CONFIG", "").strip()
+        else None,
+        metavar="FILE",
+        help="a Zenoh JSON5 config (TLS certificates, CA, mutual TLS; default "
+        "$EVOSPIKENET_ZENOH_CONFIG); mode and endpoints stay the node's",
     )
     parser.add_argument("--node-id", default=None, help="default node-<role>-<rank>")
     parser.add_argument(
@@ -83,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         api_url=args.api_url,
         api_key=os.environ.get(API_KEY_ENV) or None,
         sim_key=sim_key_from_env(),
+        zenoh_config=args.zenoh_config,
         log_dir=args.log_dir,
         cache_dir=args.cache_dir,
         model_dir=args.model_dir,

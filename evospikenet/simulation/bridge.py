@@ -33,6 +33,8 @@ from evospikenet.simulation.messages import Codec, MessageError, b64encode
 from evospikenet.simulation.peers import OFFLINE_SECONDS, PeerTable
 from evospikenet.simulation.transport import (
     DEFAULT_ENDPOINT,
+    TransportError,
+    check_config,
     check_endpoint,
     open_listening,
     open_listening_free,
@@ -130,11 +132,18 @@ class SimulationBridge:
         prompt_timeout_seconds: float = PROMPT_TIMEOUT_SECONDS,
         any_free_port: bool = False,
         router: str | None = None,
+        zenoh_config: Path | None = None,
     ) -> None:
         # with a Zenoh router, the bridge connects to it like the nodes do and listens on nothing
         self.router = check_endpoint(router) if router else None
         endpoint = self.router or endpoint
         self.endpoint = check_endpoint(endpoint)
+        # TLS and access control (a Zenoh JSON5 file); checked now, so a bad one stops the start
+        self.zenoh_config = zenoh_config
+        try:
+            check_config(self.endpoint, zenoh_config, listen=self.router is None)
+        except TransportError as exc:
+            raise BridgeError(str(exc)) from None
         # endpoint taken: listen on a free port of its host (self.endpoint then names it)
         self.any_free_port = any_free_port
         if sim_key is None and not _is_loopback_endpoint(endpoint) and not allow_unauthenticated:
@@ -166,10 +175,12 @@ class SimulationBridge:
         if orphans:
             log.warning("requeued %d prompt(s) whose claimer stopped renewing", len(orphans))
         if self.router:
-            self._session = open_router_client(self.router)
+            self._session = open_router_client(self.router, config_file=self.zenoh_config)
         elif self.any_free_port:
             wanted = self.endpoint
-            self._session, self.endpoint = open_listening_free(wanted)
+            self._session, self.endpoint = open_listening_free(
+                wanted, config_file=self.zenoh_config
+            )
             if self.endpoint != wanted:
                 log.warning(
                     "%s is in use (another server?): the simulation bridge listens on %s "
@@ -178,7 +189,7 @@ class SimulationBridge:
                     self.endpoint,
                 )
         else:
-            self._session = open_listening(self.endpoint)
+            self._session = open_listening(self.endpoint, self.zenoh_config)
         session = self._session
         session.declare_subscriber(topics.HEARTBEAT_ALL, self._receiver("heartbeat"))
         session.declare_subscriber(topics.RESULT, self._receiver("result"))
@@ -188,7 +199,8 @@ class SimulationBridge:
         self._thread.start()
         auth = "HMAC-authenticated" if self.codec.authenticated else "unauthenticated"
         how = "connected to the Zenoh router at" if self.router else "listening on"
-        log.info("simulation bridge %s %s (%s messages)", how, self.endpoint, auth)
+        extra = f"; Zenoh config {self.zenoh_config}" if self.zenoh_config else ""
+        log.info("simulation bridge %s %s (%s messages%s)", how, self.endpoint, auth, extra)
 
     def stop(self) -> None:
         """Stop the worker and close the Zenoh session. Running prompts stay in the database;

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from evospikenet.simulation import topics
@@ -79,8 +80,9 @@ class Coordinator(NodeBase):
         role_wait_seconds: float = 30.0,
         task_timeout_seconds: float = 300.0,
         offline_after: float = 5.0,
+        zenoh_config: Path | None = None,
     ) -> None:
-        super().__init__(identity, endpoint, codec)
+        super().__init__(identity, endpoint, codec, zenoh_config=zenoh_config)
         self.capacity = capacity
         self.role_wait_seconds = role_wait_seconds
         self.task_timeout_seconds = task_timeout_seconds

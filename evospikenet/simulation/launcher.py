@@ -49,16 +49,23 @@ class LocalNodes:
         api_key: str | None,
         *,
         sim_key: bytes | None = None,
+        zenoh_config: Path | None = None,
         extra_args: Sequence[str] = (),
         roles: Sequence[str] = LOCAL_ROLES,
     ) -> None:
         self.endpoint = endpoint
+        self.zenoh_config = zenoh_config
         self.api_url = api_url
         self.log_dir = Path(log_dir)
         self.extra_args = list(extra_args)
         self.roles = list(roles)
         self._env = dict(os.environ)
-        for name in ("EVOSPIKENET_API_KEY", "EVOSPIKENET_SIM_KEY", "EVOSPIKENET_API_KEYS"):
+        for name in (
+            "EVOSPIKENET_API_KEY",
+            "EVOSPIKENET_SIM_KEY",
+            "EVOSPIKENET_API_KEYS",
+            "EVOSPIKENET_ZENOH_CONFIG",  # given on the command line (a path, not a secret)
+        ):
             self._env.pop(name, None)
         if api_key:
             self._env["EVOSPIKENET_API_KEY"] = api_key
@@ -77,6 +84,8 @@ class LocalNodes:
         args += ["--cache-dir", str(self.log_dir.parent / "node-cache")]
         if self.api_url:
             args += ["--api-url", self.api_url]
+        if self.zenoh_config:
+            args += ["--zenoh-config", str(self.zenoh_config)]
         return args + self.extra_args
 
     def _spawn(self, rank: int) -> None:
@@ -150,10 +159,18 @@ def launch_local_nodes(
     api_key: str | None,
     *,
     sim_key: bytes | None = None,
+    zenoh_config: Path | None = None,
     extra_args: Sequence[str] = (),
 ) -> LocalNodes:
-    """Start one node of each role on this machine, connected to ``endpoint``; the language
-    node takes its model from ``api_url`` (with ``api_key``). Returns the running nodes."""
+    """Start one node of each role on this machine, connected to ``endpoint`` (with
+    ``zenoh_config``'s TLS settings); the language node takes its model from ``api_url`` (with
+    ``api_key``). Returns the running nodes."""
     return LocalNodes(
-        endpoint, api_url, log_dir, api_key, sim_key=sim_key, extra_args=extra_args
+        endpoint,
+        api_url,
+        log_dir,
+        api_key,
+        sim_key=sim_key,
+        zenoh_config=zenoh_config,
+        extra_args=extra_args,
     ).start()

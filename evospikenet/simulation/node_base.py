@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evospikenet.simulation import topics
@@ -40,9 +41,17 @@ class NodeIdentity:
 class NodeBase:
     """Runs a node: ``run(stop)`` blocks until ``stop`` is set. Subclasses add their work."""
 
-    def __init__(self, identity: NodeIdentity, endpoint: str, codec: Codec) -> None:
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        endpoint: str,
+        codec: Codec,
+        *,
+        zenoh_config: Path | None = None,
+    ) -> None:
         self.identity = identity
         self.endpoint = endpoint
+        self.zenoh_config = zenoh_config  # TLS and other Zenoh settings (JSON5 file)
         self.codec = codec
         self.log = logging.getLogger(f"evospikenet.simulation.{identity.role}")
         self.incarnation = uuid.uuid4().hex
@@ -121,7 +130,7 @@ class NodeBase:
             ident.rank,
             self.endpoint,
         )
-        session = open_connected(self.endpoint, stop)
+        session = open_connected(self.endpoint, stop, config_file=self.zenoh_config)
         if session is None:
             return 0
         self.session = session

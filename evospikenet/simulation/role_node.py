@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from evospikenet.simulation import topics
@@ -44,9 +45,15 @@ class RoleNode(NodeBase):
     """Runs a :class:`RoleWorker` behind the node's task topic."""
 
     def __init__(
-        self, identity: NodeIdentity, endpoint: str, codec: Codec, worker: RoleWorker
+        self,
+        identity: NodeIdentity,
+        endpoint: str,
+        codec: Codec,
+        worker: RoleWorker,
+        *,
+        zenoh_config: Path | None = None,
     ) -> None:
-        super().__init__(identity, endpoint, codec)
+        super().__init__(identity, endpoint, codec, zenoh_config=zenoh_config)
         self.worker = worker
         self._tasks: queue.Queue[dict[str, Any]] = queue.Queue()
         self._held: set[str] = set()  # task ids received and not answered yet

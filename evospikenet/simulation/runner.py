@@ -13,7 +13,7 @@ from evospikenet.simulation.coordinator import Coordinator
 from evospikenet.simulation.media import DEFAULT_MAX_MEDIA_BYTES
 from evospikenet.simulation.messages import Codec
 from evospikenet.simulation.node_base import NodeBase, NodeIdentity
-from evospikenet.simulation.transport import DEFAULT_ENDPOINT, check_endpoint
+from evospikenet.simulation.transport import DEFAULT_ENDPOINT, check_config, check_endpoint
 
 SIM_KEY_ENV = "EVOSPIKENET_SIM_KEY"
 API_KEY_ENV = "EVOSPIKENET_API_KEY"
@@ -30,6 +30,7 @@ class NodeSettings:
     api_url: str | None = None
     api_key: str | None = None
     sim_key: bytes | None = None
+    zenoh_config: Path | None = None
     log_dir: Path = Path(".evospikenet/logs")
     cache_dir: Path = Path(".evospikenet/node-cache")
     model_dir: Path | None = None
@@ -53,7 +54,7 @@ def sim_key_from_env() -> bytes | None:
 def build_node(settings: NodeSettings) -> NodeBase:
     """The node object for ``settings.role``."""
     identity = NodeIdentity.make(settings.role, settings.rank, settings.node_id)
-    check_endpoint(settings.endpoint)
+    check_config(check_endpoint(settings.endpoint), settings.zenoh_config, listen=False)
     codec = Codec(settings.sim_key)
     if settings.role == "coordinator":
         return Coordinator(
@@ -62,6 +63,7 @@ def build_node(settings: NodeSettings) -> NodeBase:
             codec,
             capacity=settings.capacity,
             role_wait_seconds=settings.role_wait_seconds,
+            zenoh_config=settings.zenoh_config,
         )
     from evospikenet.simulation.role_node import RoleNode, RoleWorker
 
@@ -88,7 +90,7 @@ def build_node(settings: NodeSettings) -> NodeBase:
         from evospikenet.simulation.sensory import AuditoryWorker
 
         worker = AuditoryWorker(settings.max_media_bytes)
-    return RoleNode(identity, settings.endpoint, codec, worker)
+    return RoleNode(identity, settings.endpoint, codec, worker, zenoh_config=settings.zenoh_config)
 
 
 def run_node(settings: NodeSettings) -> int:

@@ -19,6 +19,10 @@ for deployments whose nodes run elsewhere. Environment:
   it, nodes elsewhere need ``EVOSPIKENET_SIM_KEY`` set to that file's contents. A process on
   this machine without the key can then neither heartbeat, acknowledge nor answer.
   ``EVOSPIKENET_SIM_ALLOW_OPEN=true`` runs without a key even then (not recommended).
+- ``EVOSPIKENET_ZENOH_CONFIG``: a Zenoh JSON5 config file for the bridge's session (TLS
+  certificates and CA for a ``tls/`` endpoint, ``enable_mtls``, access control); mode,
+  scouting and endpoints stay the project's. Local nodes are given the same file
+  (``--zenoh-config``), so it holds their client certificate too under mutual TLS.
 - ``EVOSPIKENET_SIM_LOCAL_NODES``: ``false`` keeps the bridge but launches no local nodes.
 - ``EVOSPIKENET_SIM_LOG_DIR``: the local nodes' log folder (default ``<data dir>/logs``).
 - ``EVOSPIKENET_SIM_NODE_OPTIONS``: extra ``evospikenet node`` options for local nodes
@@ -43,7 +47,7 @@ import zenoh  # noqa: F401  (missing simulation extra: serve.py sees ModuleNotFo
 from evospikenet.server.startup import StartupError
 from evospikenet.simulation.bridge import BridgeError, SimulationBridge
 from evospikenet.simulation.launcher import LocalNodes, launch_local_nodes
-from evospikenet.simulation.transport import DEFAULT_ENDPOINT, TransportError
+from evospikenet.simulation.transport import CONFIG_ENV, DEFAULT_ENDPOINT, TransportError
 
 log = logging.getLogger("evospikenet.simulation.bridge")
 
@@ -68,6 +72,7 @@ class SimulationConfig:
     endpoint: str
     endpoint_configured: bool
     router: str | None
+    zenoh_config: Path | None
     sim_key: bytes | None
     allow_open: bool
     local_nodes: bool
@@ -80,10 +85,12 @@ class SimulationConfig:
         key = os.environ.get("EVOSPIKENET_SIM_KEY", "").strip()
         log_dir = os.environ.get("EVOSPIKENET_SIM_LOG_DIR", "").strip()
         endpoint = os.environ.get("EVOSPIKENET_SIM_ENDPOINT", "").strip()
+        zenoh_config = os.environ.get(CONFIG_ENV, "").strip()
         return cls(
             endpoint=endpoint or DEFAULT_ENDPOINT,
             endpoint_configured=bool(endpoint),
             router=os.environ.get("EVOSPIKENET_SIM_ROUTER", "").strip() or None,
+            zenoh_config=Path(zenoh_config) if zenoh_config else None,
             sim_key=key.encode("utf-8") if key else None,
             allow_open=_flag("EVOSPIKENET_SIM_ALLOW_OPEN", False),
             local_nodes=_flag("EVOSPIKENET_SIM_LOCAL_NODES", True),
@@ -153,6 +160,7 @@ def make_bridge(state: Any, config: SimulationConfig) -> SimulationBridge:
         allow_unauthenticated=config.allow_open,
         any_free_port=not config.endpoint_configured,
         router=config.router,
+        zenoh_config=config.zenoh_config,
     )
 
 
@@ -176,6 +184,7 @@ async def _run(state: Any, *, local_nodes: bool) -> AsyncIterator[SimulationBrid
                 config.log_dir,
                 keys[0] if keys else None,
                 sim_key=config.sim_key,
+                zenoh_config=config.zenoh_config,
                 extra_args=config.node_options,
             )
         state.extras["simulation_bridge"] = bridge
