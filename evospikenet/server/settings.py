@@ -79,6 +79,7 @@ class Settings:
     max_wait_seconds: float = 30.0
     result_retention_seconds: float = 7 * 24 * 3600.0
     node_offline_seconds: float = 5.0
+    node_retention_seconds: float = 3600.0
     max_prompt_attempts: int = 3
     idempotency_ttl_seconds: float = 24 * 3600.0
     rate_limit_per_minute: float = 0.0
@@ -132,7 +133,9 @@ class Settings:
         EVOSPIKENET_MAX_UPLOAD_BYTES,
         EVOSPIKENET_MAX_MEDIA_BYTES, EVOSPIKENET_MAX_WAIT_SECONDS,
         EVOSPIKENET_RESULT_RETENTION_SECONDS, EVOSPIKENET_MAX_PROMPT_ATTEMPTS,
-        EVOSPIKENET_NODE_OFFLINE_SECONDS, EVOSPIKENET_RATE_LIMIT_PER_MINUTE (0 = off),
+        EVOSPIKENET_NODE_OFFLINE_SECONDS, EVOSPIKENET_NODE_RETENTION_SECONDS (a node silent
+        this long is forgotten; more than the offline time), EVOSPIKENET_RATE_LIMIT_PER_MINUTE
+        (0 = off),
         EVOSPIKENET_RATE_LIMIT_BURST, EVOSPIKENET_AUTH_FAILURES_PER_MINUTE and
         EVOSPIKENET_AUTH_FAILURE_BURST (refused keys per client address),
         EVOSPIKENET_TRUSTED_PROXIES (comma-separated addresses or networks of reverse proxies
@@ -173,6 +176,9 @@ class Settings:
             ),
             "node_offline_seconds": _env_number(
                 env, "EVOSPIKENET_NODE_OFFLINE_SECONDS", 5.0, integer=False
+            ),
+            "node_retention_seconds": _env_number(
+                env, "EVOSPIKENET_NODE_RETENTION_SECONDS", 3600.0, integer=False
             ),
             "rate_limit_per_minute": _env_number(
                 env, "EVOSPIKENET_RATE_LIMIT_PER_MINUTE", 0.0, integer=False
@@ -216,4 +222,10 @@ class Settings:
             raise SettingsError(f"EVOSPIKENET_TRUSTED_PROXIES: {exc}") from None
         if settings.max_prompt_attempts < 1:
             raise SettingsError("EVOSPIKENET_MAX_PROMPT_ATTEMPTS must be at least 1")
+        if settings.node_retention_seconds <= settings.node_offline_seconds:
+            raise SettingsError(
+                "EVOSPIKENET_NODE_RETENTION_SECONDS must be more than "
+                f"EVOSPIKENET_NODE_OFFLINE_SECONDS ({settings.node_offline_seconds:g}), got "
+                f"{settings.node_retention_seconds:g}: a node still online would be forgotten"
+            )
         return settings

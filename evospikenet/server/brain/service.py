@@ -40,7 +40,11 @@ class BrainService:
         self.queue = PromptQueue(
             database, blobs, self.notifier, max_attempts=settings.max_prompt_attempts
         )
-        self.nodes = NodeRegistry(database, offline_after=settings.node_offline_seconds)
+        self.nodes = NodeRegistry(
+            database,
+            offline_after=settings.node_offline_seconds,
+            retention=settings.node_retention_seconds,
+        )
         self._janitor: asyncio.Task[None] | None = None
         self._purge: asyncio.Task[None] | None = None
         self._purge_also = purge_also
