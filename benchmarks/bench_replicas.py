@@ -1,4 +1,7 @@
-"""Cross-process long-poll wake-up: two ``evospikenet serve`` processes on one PostgreSQL.
+"""Replicas: two ``evospikenet serve`` processes on one PostgreSQL and one S3 bucket.
+
+Both servers keep their artifacts in a bucket of moto's S3-protocol server on loopback
+(``EVOSPIKENET_BLOB_URL``), each with its own data folder (two "hosts").
 
 Wake-ups: a prompt is submitted through server A; a long-poll waits for it on A and one on B; then a
 third process (this script, through ``PromptQueue.complete``, what a bridge calls) completes
@@ -9,7 +12,13 @@ connection → its waiting readers. Load (``--load-seconds``): requests/s and p5
 sent to A only, then spread over A and B. Queue (``--queue``): that many prompts submitted over
 HTTP, alternately through A and B, then drained by two claimers (two bridges' worth of
 ``claim_next`` + ``complete``, each with its own engine) racing for them; it checks that every
-prompt was claimed exactly once. Run against a throw-away PostgreSQL:
+prompt was claimed exactly once. Listing (``--listing 100,1000,10000``): 100 small
+artifacts uploaded over HTTP (alternately through A and B, into the bucket), then rows added
+with SQL up to each size, naming those 100 blobs (so every row's bytes are in the bucket); at
+each size, ``GET /api/artifacts?limit=100`` (the first page, and the last full page by
+cursor) timed on A and B, with PostgreSQL's ``EXPLAIN ANALYZE`` of the very query the server
+sends. It runs before the load, which then lists from the grown table. Run against a throw-away
+PostgreSQL:
 
     bash scripts/with_postgres.sh .venv/bin/python benchmarks/bench_replicas.py --prompts 30
 """
@@ -22,6 +31,7 @@ import itertools
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,12 +45,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from live_server import _fresh_postgres_database  # noqa: E402
+from s3_server import moto_s3  # noqa: E402
+from sqlalchemy import event, insert, select, update  # noqa: E402
 
 from evospikenet.server.blobstore import BlobStore  # noqa: E402
 from evospikenet.server.brain.nodes import NodeRegistry  # noqa: E402
 from evospikenet.server.brain.notifier import PromptNotifier  # noqa: E402
 from evospikenet.server.brain.queue import PromptQueue  # noqa: E402
-from evospikenet.server.db import Database  # noqa: E402
+from evospikenet.server.catalog import Catalog  # noqa: E402
+from evospikenet.server.db import Database, utcnow  # noqa: E402
+from evospikenet.server.ids import new_id  # noqa: E402
+from evospikenet.server.tables import ArtifactRow, SessionRow  # noqa: E402
+
+LISTING_REPEATS = 40
+BUCKET = "evospikenet-bench"
 
 
 async def _load(urls: list[str], headers: dict[str, str], seconds: int, connections: int) -> dict:
@@ -91,6 +109,104 @@ def _load_figures(a: Any, both: list[Any], seconds: int, connections: int) -> di
             _load([s.base_url + path for s in both], a.headers, seconds, connections)
         ),
     }
+
+
+def _timed_get(client: httpx.Client, url: str, repeats: int) -> dict[str, float]:
+    """p50/p99 in ms of ``repeats`` sequential GETs (after 3 unmeasured ones)."""
+    times = []
+    for n in range(repeats + 3):
+        started = time.perf_counter()
+        answer = client.get(url)
+        if n >= 3:
+            times.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200 and len(answer.json()) == 100, answer.status_code
+    return {"p50": round(percentile(times, 0.5), 2), "p99": round(percentile(times, 0.99), 2)}
+
+
+def _plan(database: Database, cursor: str | None) -> list[str]:
+    """PostgreSQL's EXPLAIN ANALYZE of the listing query the server sends for this page."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "ORDER BY artifacts.pk DESC" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", capture)
+    try:
+        Catalog(database).list_artifacts(limit=100, cursor=cursor)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", capture)
+    statement, parameters = sent[-1]
+    with database.engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)
+        return [row[0] for row in rows]
+
+
+def _listing_figures(url: str, servers: list[Any], sizes: list[int]) -> dict[str, Any]:
+    if not sizes:
+        return {}
+    database = Database(url)
+    with httpx.Client(headers=servers[0].headers, timeout=60) as client:
+        sid = client.post(
+            f"{servers[0].base_url}/api/sessions", json={"description": "listing"}
+        ).json()["session_id"]
+        blobs = []
+        for n in range(100):
+            created = client.post(
+                f"{servers[n % 2].base_url}/api/artifacts",
+                data={"session_id": sid, "artifact_type": "log", "name": f"l{n}.log"},
+                files={"file": (f"l{n}.log", f"listing {n}".encode())},
+            ).json()
+            blobs.append((created["size"], created["sha256"]))
+        with database.session() as db:
+            session_pk = db.scalar(select(SessionRow.pk).where(SessionRow.id == sid))
+        stored = 100
+        figures: dict[str, Any] = {}
+        for size in sizes:
+            rows = [
+                {
+                    "id": new_id("art"),
+                    "session_pk": session_pk,
+                    "artifact_type": "log",
+                    "name": f"s{n}.log",
+                    "llm_type": None,
+                    "size": blobs[n % 100][0],
+                    "sha256": blobs[n % 100][1],
+                    "content_type": "application/octet-stream",
+                    "created_at": utcnow(),
+                }
+                for n in range(stored, size)
+            ]
+            with database.session() as db:
+                if rows:
+                    db.execute(insert(ArtifactRow), rows)
+                    db.execute(
+                        update(SessionRow)
+                        .where(SessionRow.pk == session_pk)
+                        .values(artifact_count=SessionRow.artifact_count + len(rows))
+                    )
+            with database.engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE artifacts")
+            stored = max(stored, size)
+            # the last full page, the deepest: its cursor is the last id of the page before
+            last = (
+                Catalog(database).list_artifacts(limit=size - 100, cursor=None).next_cursor
+                if size > 100
+                else None
+            )
+            page = "/api/artifacts?limit=100"
+            pages = {"first_page": page, "last_page": page + (f"&cursor={last}" if last else "")}
+            figures[f"listing_{size}"] = {
+                **{
+                    f"{kind}_ms_{name}": _timed_get(client, server.base_url + path, LISTING_REPEATS)
+                    for kind, path in pages.items()
+                    for name, server in zip("AB", servers, strict=True)
+                },
+                "plan_first_page": _plan(database, None),
+                "plan_last_page": _plan(database, last),
+            }
+    database.dispose()
+    return figures
 
 
 def _queue_figures(url: str, servers: list[Any], count: int) -> dict[str, Any]:
@@ -149,15 +265,28 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=int, default=10, help="0: no load figures")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--queue", type=int, default=1000, help="0: no queue figures")
+    parser.add_argument(
+        "--listing", default="100,1000,10000", help="table sizes, comma-separated ('': none)"
+    )
     args = parser.parse_args()
     base = os.environ.get("EVOSPIKENET_TEST_DATABASE_URL")
     if not base:
         sys.exit("run under scripts/with_postgres.sh (needs EVOSPIKENET_TEST_DATABASE_URL)")
     url, drop = _fresh_postgres_database(base)
-    env = {"DATABASE_URL": url, "EVOSPIKENET_LOAD_MODELS": "false"}
+    env = {
+        "DATABASE_URL": url,
+        "EVOSPIKENET_LOAD_MODELS": "false",
+        "EVOSPIKENET_BLOB_URL": f"s3://{BUCKET}/artifacts",
+    }
+    sizes = [int(size) for size in args.listing.split(",") if size.strip()]
     lags: dict[str, list[float]] = {"A": [], "B": []}
     try:
-        with bench_server(**env) as a, bench_server(**env) as b:
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp,
+            moto_s3(BUCKET, Path(tmp) / "moto.log") as s3_env,
+            bench_server(**env, **s3_env) as a,
+            bench_server(**env, **s3_env) as b,
+        ):
             queue = PromptQueue(Database(url), BlobStore(a.data_dir), PromptNotifier())
             with httpx.Client(headers=a.headers, timeout=30) as client:
                 for n in range(args.prompts):
@@ -192,7 +321,8 @@ def main() -> None:
                         thread.join(30)
                     for name, at in answered.items():
                         lags[name].append((at - committed) * 1000)
-                load = _load_figures(a, [a, b], args.load_seconds, args.connections)
+                load = _listing_figures(url, [a, b], sizes)
+                load.update(_load_figures(a, [a, b], args.load_seconds, args.connections))
                 load.update(_queue_figures(url, [a, b], args.queue))
             queue.database.dispose()
     finally:
