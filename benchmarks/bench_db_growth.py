@@ -1,15 +1,18 @@
-"""The server's own queries at 1M artifacts and 100k prompts, before and after migration 0003.
+"""The server's own queries at 1M artifacts and 100k prompts, before and after migrations
+0003-0005.
 
 Seeds a fresh database at schema 0002 with SQL (``--artifacts`` artifacts over ``--sessions``
-sessions, ``--prompts`` prompts of which a tenth are queued), times each query the server runs
+sessions, ``--prompts`` prompts of which a tenth are queued, ``--keys`` idempotency keys of
+which 1 in 100 is past the 24 h TTL), times each query the server runs
 for a request (median of ``--repeat`` runs) with its plan, upgrades to the newest schema (timed:
 the indexes and the counter backfill), and times the same requests again. Run:
 
     .venv/bin/python benchmarks/bench_db_growth.py                 # SQLite file in a temp dir
     bash scripts/with_postgres.sh .venv/bin/python benchmarks/bench_db_growth.py --postgres
 
-Queries whose shape changed with 0003 are timed as the 0002 code ran them (``before``) and as
-the server runs them now (``after``, through ``Catalog`` and ``PromptQueue``). A request's time
+Queries whose shape changed are timed as the 0002 code ran them (``before``) and as the
+server runs them now (``after``, through ``Catalog``, ``PromptQueue`` and
+``IdempotencyStore``). A request's time
 includes its session (checkout, BEGIN, COMMIT): the ``SELECT 1`` row is that floor. Plans:
 SQLite ``EXPLAIN QUERY PLAN``; PostgreSQL ``EXPLAIN (ANALYZE, BUFFERS)`` (rows actually read,
 and the executor's own time, shown in the last column). Prints a Markdown table and, with
@@ -41,10 +44,21 @@ from live_server import _fresh_postgres_database  # noqa: E402
 
 from evospikenet.server.blobstore import BlobStore  # noqa: E402
 from evospikenet.server.brain.notifier import PromptNotifier  # noqa: E402
-from evospikenet.server.brain.queue import PromptQueue  # noqa: E402
+from evospikenet.server.brain.queue import PromptQueue, latest_completed_query  # noqa: E402
 from evospikenet.server.catalog import Catalog  # noqa: E402
-from evospikenet.server.db import MIGRATIONS_DIR, Database, run_migrations  # noqa: E402
-from evospikenet.server.tables import ArtifactRow, PromptRow, SessionRow  # noqa: E402
+from evospikenet.server.db import (  # noqa: E402
+    MIGRATIONS_DIR,
+    PURGE_PAGE,
+    Database,
+    run_migrations,
+)
+from evospikenet.server.idempotency import IdempotencyStore  # noqa: E402
+from evospikenet.server.tables import (  # noqa: E402
+    ArtifactRow,
+    IdempotencyRow,
+    PromptRow,
+    SessionRow,
+)
 
 NAME = "file-12345.bin"  # 10 of the 1M artifacts
 LLM = "SpikingEvoTextLM"  # 1 in 1,000 artifacts
@@ -67,7 +81,7 @@ def _seed(db: Database, table: str, count: int, columns: dict[str, str]) -> None
         connection.execute(text(statement), {"count": count})
 
 
-def seed(db: Database, sessions: int, artifacts: int, prompts: int) -> float:
+def seed(db: Database, sessions: int, artifacts: int, prompts: int, keys: int) -> float:
     """Fill the 0002 schema; returns the seconds it took."""
     started = time.perf_counter()
     pg = db.dialect == "postgresql"
@@ -104,6 +118,23 @@ def seed(db: Database, sessions: int, artifacts: int, prompts: int) -> float:
         "attempts": "CASE WHEN i % 10 = 0 THEN 0 ELSE 1 END",
         "created_at": now,
         "finished_at": f"CASE WHEN i % 10 = 0 THEN NULL ELSE {ago.format(f'{prompts} - i')} END",
+    })  # fmt: skip
+    age = "CASE WHEN i % 100 = 0 THEN 90000 + i ELSE i % 80000 END"  # seconds; TTL 86,400
+    _seed(db, "idempotency_keys", keys, {
+        "scope": "'key:' || (i % 50)",
+        "key": "'k-' || i",
+        "method": "'POST'",
+        "path": "'/api/sessions'",
+        "request_sha256": hexed.format("i"),
+        "state": "'done'",
+        "status_code": "201",
+        "headers_json": "'[]'",
+        "body": "NULL",
+        "created_at": (
+            f"now() - make_interval(secs => {age})"
+            if pg
+            else f"strftime('%Y-%m-%d %H:%M:%f000', 'now', '-' || ({age}) || ' seconds')"
+        ),
     })  # fmt: skip
     if pg:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -185,14 +216,30 @@ def claim_select() -> Select[Any]:
     )
 
 
-def latest_select() -> Select[Any]:
-    """The latest-result query (``PromptQueue.latest_completed``)."""
+def latest_0002() -> Select[Any]:
+    """0002's latest-result query: the state a bound parameter."""
     return (
         select(PromptRow.pk, PromptRow.id)
         .where(PromptRow.state == "completed")
         .order_by(PromptRow.finished_at.desc(), PromptRow.pk.desc())
         .limit(1)
     )
+
+
+def latest_after(db: Database) -> Select[Any]:
+    """``PromptQueue.latest_completed``'s statement (the state a literal, the partial index)."""
+    return latest_completed_query(db.dialect).with_only_columns(PromptRow.pk, PromptRow.id)
+
+
+def idempotency_purge_page(db: Database, *, after: bool) -> Select[Any]:
+    """One page of the idempotency purge: 0002 compared ``created_at`` only (in one DELETE of
+    every expired key); now ``IdempotencyStore.expired`` (the TTL, live leases spared), a page
+    at a time."""
+    if after:
+        where = IdempotencyStore(db, 24 * 3600).expired()
+    else:
+        where = (IdempotencyRow.created_at < db.now(-24 * 3600),)
+    return select(IdempotencyRow.scope, IdempotencyRow.key).where(*where).limit(PURGE_PAGE)
 
 
 def referenced_digests_0002(db: Database) -> Callable[[], int]:
@@ -254,7 +301,10 @@ def measure(db: Database, repeat: int, *, after: bool, data: Path) -> dict[str, 
             session_page_counts_0002(),
         )
     record("claim query", run_statement(db, claim_select()), claim_select())
-    record("latest result", run_statement(db, latest_select()), latest_select())
+    latest = latest_after(db) if after else latest_0002()
+    record("latest result", run_statement(db, latest), latest)
+    purge_page = idempotency_purge_page(db, after=after)
+    record("idempotency purge: one page", run_statement(db, purge_page), purge_page)
     if after:
         blobs = BlobStore(data)
         queue = PromptQueue(db, blobs, PromptNotifier())
@@ -272,6 +322,7 @@ def main() -> None:
     parser.add_argument("--artifacts", type=int, default=1_000_000)
     parser.add_argument("--prompts", type=int, default=100_000)
     parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--keys", type=int, default=100_000, help="idempotency keys")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args()
@@ -288,7 +339,7 @@ def main() -> None:
         with db.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "0002")
-        seconds = seed(db, args.sessions, args.artifacts, args.prompts)
+        seconds = seed(db, args.sessions, args.artifacts, args.prompts, args.keys)
         before = measure(db, args.repeat, after=False, data=folder)
         started = time.perf_counter()
         run_migrations(db.engine)
@@ -306,13 +357,15 @@ def main() -> None:
         "artifacts": args.artifacts,
         "prompts": args.prompts,
         "sessions": args.sessions,
+        "idempotency_keys": args.keys,
         "seed_seconds": round(seconds, 1),
-        "migrate_0003_seconds": round(migrate, 1),
+        "migrate_to_head_seconds": round(migrate, 1),
         "before": before,
         "after": after,
     }
     print(
-        f"{db.dialect}: {args.artifacts:,} artifacts, {args.prompts:,} prompts; "
+        f"{db.dialect}: {args.artifacts:,} artifacts, {args.prompts:,} prompts, "
+        f"{args.keys:,} idempotency keys; "
         f"seed {seconds:.1f} s, upgrade to head {migrate:.1f} s\n"
     )
     print("| request | before (0002) ms | after ms | plan: before → after ms |")

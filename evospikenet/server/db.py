@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import fcntl
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    DateTime,
+    Engine,
+    Interval,
+    create_engine,
+    delete,
+    event,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +35,28 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+SQLITE_TIME = "%Y-%m-%d %H:%M:%f000"
+"""SQLite's clock in the text form SQLAlchemy stores (``SS.fff`` padded to microseconds), so
+times written by the database and by Python compare as text."""
+
+
+def db_now(dialect: str, offset_seconds: float = 0.0) -> ColumnElement[datetime]:
+    """The database's clock, plus ``offset_seconds``, as a SQL expression.
+
+    Leases, expiries and purge cut-offs are written and compared with this, never with the
+    process's clock, so processes whose clocks disagree agree on what has expired.
+    PostgreSQL: ``statement_timestamp()`` of the server (stable within a statement, so a
+    comparison with it can use an index; ``clock_timestamp()`` is volatile and cannot);
+    SQLite (one server process per file): ``strftime(…, 'now')`` in the stored text form."""
+    stamp = DateTime(timezone=True)
+    if dialect == "postgresql":
+        now = func.statement_timestamp(type_=stamp)
+        if not offset_seconds:
+            return now
+        return now + literal(timedelta(seconds=offset_seconds), Interval())
+    return func.strftime(SQLITE_TIME, "now", f"{offset_seconds:+.6f} seconds", type_=stamp)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -103,6 +140,35 @@ def run_migrations(engine: Engine) -> None:
         upgrade(connection)
 
 
+PURGE_PAGE = 1000
+"""Rows a periodic purge deletes per transaction (short locks, bounded undo at any size)."""
+
+
+def delete_in_pages(
+    database: Database,
+    key: Sequence[Any],
+    *where: Any,
+    page: int = PURGE_PAGE,
+    max_pages: int = 100,
+) -> int:
+    """Delete the rows matching ``where`` ``page`` at a time, each page its own transaction,
+    until none is left or ``max_pages`` were deleted (the rest waits for the next pass);
+    ``key`` are the table's primary-key columns. Returns how many rows were deleted."""
+    table = key[0].table
+    target = key[0] if len(key) == 1 else tuple_(*key)
+    chosen = select(*key).where(*where).limit(page)
+    total = 0
+    for _ in range(max_pages):
+        with database.session() as db:
+            result = db.execute(delete(table).where(target.in_(chosen)))
+        assert isinstance(result, CursorResult)
+        deleted = int(result.rowcount or 0)
+        total += deleted
+        if deleted < page:
+            break
+    return total
+
+
 class Database:
     """The engine and a session factory; ``session()`` commits on success, rolls back on error."""
 
@@ -115,6 +181,10 @@ class Database:
     def dialect(self) -> str:
         """``"postgresql"`` or ``"sqlite"``."""
         return self.engine.dialect.name
+
+    def now(self, offset_seconds: float = 0.0) -> ColumnElement[datetime]:
+        """This database's clock plus ``offset_seconds`` (``db_now``), for leases and expiries."""
+        return db_now(self.dialect, offset_seconds)
 
     def migrate(self) -> None:
         """Apply pending migrations."""

@@ -13,6 +13,8 @@ Several processes share the table. A claim is one ``INSERT … ON CONFLICT DO NO
 names its ``owner`` (the request) and carries a lease that the owner's process renews while
 the request runs. Only the owner stores or releases its row; a row whose lease ran out (its
 process died) may be taken over by the next request with that key. A start deletes nothing.
+Leases, the TTL and the purge's cut-off are the database's clock (``Database.now``), so
+processes whose clocks disagree agree on which claims ran out.
 """
 
 from __future__ import annotations
@@ -23,17 +25,16 @@ import re
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 import xxhash
-from sqlalchemy import CursorResult, and_, delete, or_, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, or_, select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evospikenet.server.caller import identify
-from evospikenet.server.db import Database, as_utc, insert, utcnow
+from evospikenet.server.db import Database, delete_in_pages, insert
 from evospikenet.server.errors import ApiError, problem_response
 from evospikenet.server.spec import spec_node
 from evospikenet.server.tables import IdempotencyRow
@@ -67,8 +68,8 @@ class IdempotencyStore:
         self, database: Database, ttl_seconds: float, *, lease_seconds: float = LEASE_SECONDS
     ) -> None:
         self.database = database
-        self.ttl = timedelta(seconds=ttl_seconds)
-        self.lease = timedelta(seconds=lease_seconds)
+        self.ttl_seconds = ttl_seconds
+        self.lease_seconds = lease_seconds
         self._held: set[str] = set()
         self._held_lock = threading.Lock()
         self._renewed = time.monotonic()
@@ -78,41 +79,53 @@ class IdempotencyStore:
         """A fresh owner token for one request."""
         return uuid.uuid4().hex
 
-    def purge_expired(self) -> None:
-        """Forget keys past the TTL, except in-flight ones whose lease is still renewed."""
-        now = utcnow()
-        with self.database.session() as db:
-            db.execute(
-                delete(IdempotencyRow).where(
-                    IdempotencyRow.created_at < now - self.ttl,
-                    or_(
-                        IdempotencyRow.state != "in_flight",
-                        IdempotencyRow.lease_expires_at.is_(None),
-                        IdempotencyRow.lease_expires_at < now,
-                    ),
-                )
-            )
+    def expired(self) -> tuple[ColumnElement[bool], ...]:
+        """Keys past the TTL (``ix_idempotency_keys_created_at``), except in-flight ones whose
+        lease is still renewed."""
+        return (
+            IdempotencyRow.created_at < self.database.now(-self.ttl_seconds),
+            or_(
+                IdempotencyRow.state != "in_flight",
+                IdempotencyRow.lease_expires_at.is_(None),
+                IdempotencyRow.lease_expires_at < self.database.now(),
+            ),
+        )
 
-    def _takeable(self, row: IdempotencyRow, now: datetime) -> bool:
-        if row.state == "in_flight":
-            lease = row.lease_expires_at or (as_utc(row.created_at) + self.lease)
-            return as_utc(lease) < now
-        return as_utc(row.created_at) < now - self.ttl
+    def purge_expired(self) -> int:
+        """Forget the ``expired`` keys, 1,000 per transaction; returns how many."""
+        return delete_in_pages(
+            self.database, [IdempotencyRow.scope, IdempotencyRow.key], *self.expired()
+        )
+
+    def _takeable(self) -> ColumnElement[bool]:
+        """True for a row another request may take over: an in-flight claim whose lease ran
+        out (its process died), or a stored answer past the TTL (database clock)."""
+        row, now = IdempotencyRow, self.database.now()
+        lease_over = or_(
+            row.lease_expires_at < now,
+            and_(
+                row.lease_expires_at.is_(None),
+                row.created_at < self.database.now(-self.lease_seconds),
+            ),
+        )
+        return or_(
+            and_(row.state == "in_flight", lease_over),
+            and_(row.state != "in_flight", row.created_at < self.database.now(-self.ttl_seconds)),
+        )
 
     def begin(
         self, scope: str, key: str, method: str, path: str, owner: str
     ) -> IdempotencyRow | None:
         """Claim ``key`` for ``owner``: None when claimed now, else the existing (live) row."""
+        claim = {
+            "method": method,
+            "path": path,
+            "state": "in_flight",
+            "created_at": self.database.now(),
+            "owner": owner,
+            "lease_expires_at": self.database.now(self.lease_seconds),
+        }
         for _ in range(3):
-            now = utcnow()
-            claim = {
-                "method": method,
-                "path": path,
-                "state": "in_flight",
-                "created_at": now,
-                "owner": owner,
-                "lease_expires_at": now + self.lease,
-            }
             with self.database.session() as db:
                 inserted = db.execute(
                     insert(IdempotencyRow.__table__, self.database.dialect)
@@ -121,10 +134,15 @@ class IdempotencyStore:
                     .returning(IdempotencyRow.key)
                 ).first()
                 if inserted is None:
-                    existing = db.get(IdempotencyRow, (scope, key), populate_existing=True)
-                    if existing is None:
+                    found = db.execute(
+                        select(IdempotencyRow, self._takeable())
+                        .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
+                        .execution_options(populate_existing=True)
+                    ).first()
+                    if found is None:
                         continue  # released meanwhile: try again
-                    if not self._takeable(existing, now):
+                    existing, takeable = found
+                    if not takeable:
                         db.expunge(existing)
                         return existing
                     taken = db.execute(
@@ -134,6 +152,7 @@ class IdempotencyStore:
                             IdempotencyRow.key == key,
                             IdempotencyRow.owner.is_not_distinct_from(existing.owner),
                             IdempotencyRow.state == existing.state,
+                            self._takeable(),
                         )
                         .values(
                             request_sha256=None,
@@ -207,7 +226,7 @@ class IdempotencyStore:
     def renew_leases(self, *, force: bool = False) -> int:
         """Extend the leases of this process's in-flight claims (every third of the lease,
         or now with ``force``); returns how many rows were renewed."""
-        if not force and time.monotonic() - self._renewed < self.lease.total_seconds() / 3:
+        if not force and time.monotonic() - self._renewed < self.lease_seconds / 3:
             return 0
         self._renewed = time.monotonic()
         with self._held_lock:
@@ -219,7 +238,7 @@ class IdempotencyStore:
                 db.execute(
                     update(IdempotencyRow)
                     .where(IdempotencyRow.owner.in_(owners), IdempotencyRow.state == "in_flight")
-                    .values(lease_expires_at=utcnow() + self.lease)
+                    .values(lease_expires_at=self.database.now(self.lease_seconds))
                     .execution_options(synchronize_session=False)
                 )
             )

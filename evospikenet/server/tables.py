@@ -104,9 +104,19 @@ class PromptRow(Base):
     __table_args__ = (
         # the claim query: WHERE state = ? ORDER BY priority DESC, pk ASC
         Index("ix_prompts_claim", "state", sql("priority DESC"), "pk"),
-        # the latest result (WHERE state = 'completed' ORDER BY finished_at DESC, pk DESC)
-        # and the retention purge (WHERE state IN (...) AND finished_at < ?)
-        Index("ix_prompts_state_finished", "state", "finished_at", "pk"),
+        # partial, one per final state (migration 0005): the latest result (WHERE state =
+        # 'completed' ORDER BY finished_at DESC, pk DESC) and the retention purge (WHERE
+        # state = '<state>' AND finished_at < ?); the queries name the state as a literal
+        *(
+            Index(
+                f"ix_prompts_{state}",
+                "finished_at",
+                "pk",
+                sqlite_where=sql(f"state = '{state}'"),
+                postgresql_where=sql(f"state = '{state}'"),
+            )
+            for state in ("completed", "failed")
+        ),
         Index("ix_prompts_image_sha256", "image_sha256"),
         Index("ix_prompts_audio_sha256", "audio_sha256"),
     )
@@ -147,3 +157,8 @@ class IdempotencyRow(Base):
     )
     """While in flight: renewed by the owner's process; once past, another request may
     take the key over (its owner died)."""
+
+    __table_args__ = (
+        # the purge's cut-off (migration 0005)
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )

@@ -3,16 +3,20 @@
 Nodes silent for ``retention`` seconds (default an hour) are forgotten: the janitor's pass asks
 for the live ids every second, and at most once a minute that also deletes them, so rows of
 nodes long gone (or made up) never pile up in the health and status answers.
+
+Heartbeats are stamped, and ages measured, by the database's clock (``Database.now``): every
+process sharing the database sees the same nodes online, whatever its own clock says (the
+janitor requeues the prompts of nodes it sees offline).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, select
 
-from evospikenet.server.db import Database, as_utc, insert, isoformat, utcnow
+from evospikenet.server.db import Database, delete_in_pages, insert, isoformat
 from evospikenet.server.tables import NodeRow
 
 NODE_RETENTION_SECONDS = 3600.0
@@ -32,21 +36,20 @@ class NodeRegistry:
         self.database = database
         self.offline_after = offline_after
         self.retention = retention
-        self._purged_at: datetime | None = None
+        self._purged_at: float | None = None
 
-    def _effective_status(self, row: Any) -> str:
-        if row.last_heartbeat is None:
-            return "offline"
-        age = utcnow() - as_utc(row.last_heartbeat)
-        return "offline" if age > timedelta(seconds=self.offline_after) else row.status
+    def _fresh(self) -> ColumnElement[bool]:
+        """True for a node heard within ``offline_after`` seconds, by the database's clock."""
+        return NodeRow.last_heartbeat >= self.database.now(-self.offline_after)
 
-    def _json(self, row: Any) -> dict[str, Any]:
+    @staticmethod
+    def _json(row: Any, fresh: bool) -> dict[str, Any]:
         """A node as the API shows it (``row``: a ``NodeRow`` or a result row)."""
         return {
             "id": row.id,
             "rank": row.rank,
             "type": row.type,
-            "status": self._effective_status(row),
+            "status": row.status if fresh else "offline",
             "last_heartbeat": isoformat(row.last_heartbeat),
             "prompts_done": row.prompts_done,
             "spike_rate": row.spike_rate,
@@ -72,7 +75,7 @@ class NodeRegistry:
             "rank": rank,
             "type": node_type,
             "status": status,
-            "last_heartbeat": utcnow(),
+            "last_heartbeat": self.database.now(),
         }
         optional = {"prompts_done": prompts_done, "spike_rate": spike_rate, "host": host}
         values.update({name: value for name, value in optional.items() if value is not None})
@@ -82,31 +85,32 @@ class NodeRegistry:
         statement = statement.on_conflict_do_update(index_elements=["id"], set_=values)
         with self.database.session() as db:
             row = db.execute(statement.returning(*NodeRow.__table__.c)).one()
-            return self._json(row)
+            return self._json(row, fresh=True)
 
     def list(self) -> list[dict[str, Any]]:
         """Every node heard from within ``retention``, by rank."""
         with self.database.session() as db:
-            rows = db.scalars(select(NodeRow).order_by(NodeRow.rank, NodeRow.id))
-            return [self._json(row) for row in rows]
+            rows = db.execute(
+                select(NodeRow, self._fresh().label("fresh")).order_by(NodeRow.rank, NodeRow.id)
+            )
+            return [self._json(row, bool(fresh)) for row, fresh in rows]
 
     def live_ids(self) -> set[str]:
         """Ids of the nodes not offline (forgetting long-silent ones at most once a minute)."""
-        now = utcnow()
-        if self._purged_at is None or now - self._purged_at > timedelta(
-            seconds=PURGE_EVERY_SECONDS
-        ):
+        now = time.monotonic()
+        if self._purged_at is None or now - self._purged_at > PURGE_EVERY_SECONDS:
             self._purged_at = now
             self.purge_silent()
-        return {node["id"] for node in self.list() if node["status"] != "offline"}
+        with self.database.session() as db:
+            rows = db.scalars(select(NodeRow.id).where(self._fresh(), NodeRow.status != "offline"))
+            return set(rows)
 
     def purge_silent(self) -> int:
-        """Delete the nodes without a heartbeat for ``retention`` seconds; how many."""
-        cutoff = utcnow() - timedelta(seconds=self.retention)
-        with self.database.session() as db:
-            result = db.execute(
-                delete(NodeRow).where(
-                    (NodeRow.last_heartbeat < cutoff) | NodeRow.last_heartbeat.is_(None)
-                )
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+        """Delete the nodes without a heartbeat for ``retention`` seconds (by the database's
+        clock); how many."""
+        cutoff = self.database.now(-self.retention)
+        return delete_in_pages(
+            self.database,
+            [NodeRow.id],
+            (NodeRow.last_heartbeat <= cutoff) | NodeRow.last_heartbeat.is_(None),
+        )

@@ -10,23 +10,34 @@ A claim is one *attempt* (``attempts`` counts them) with a lease that its claime
 only while that attempt is current, so a late answer or give-back of an older attempt cannot
 touch a newer one. ``requeue_expired`` requeues only attempts whose lease ran out (their
 claimer is gone). A claim with a ``capacity`` counts the node's running prompts in the database
-(so across every bridge and server sharing it).
+(so across every bridge and server sharing it). Leases, start and finish times and the purge's
+cut-off are the database's clock (``Database.now``), never a process's: processes whose clocks
+disagree agree on which leases ran out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.brain.notifier import PromptNotifier
 from evospikenet.server.catalog import Catalog
-from evospikenet.server.db import Database, isoformat, lock_key, utcnow
+from evospikenet.server.db import Database, delete_in_pages, isoformat, lock_key, utcnow
 from evospikenet.server.ids import new_id
 from evospikenet.server.tables import PromptRow
 
@@ -80,6 +91,26 @@ EMPTY_RESULT: dict[str, Any] = {
 }
 
 
+def in_final_state(state: str, dialect: str) -> ColumnElement[bool]:
+    """``state = '<state>'`` with the state a literal in the SQL, not a bound parameter, so
+    the planner can prove that the partial index ``ix_prompts_<state>`` applies. On SQLite
+    wrapped in ``likely()``: without statistics its planner expects an equality on
+    ``ix_prompts_claim`` to match ~10 rows and would sort them all instead."""
+    assert state in TERMINAL
+    term = PromptRow.state == literal_column(f"'{state}'")
+    return func.likely(term) if dialect == "sqlite" else term  # untyped: no "= 1" appended
+
+
+def latest_completed_query(dialect: str) -> Select[PromptRow]:
+    """The newest completed prompt: one entry of ``ix_prompts_completed``, read backwards."""
+    return (
+        select(PromptRow)
+        .where(in_final_state("completed", dialect))
+        .order_by(PromptRow.finished_at.desc(), PromptRow.pk.desc())
+        .limit(1)
+    )
+
+
 class PromptQueue:
     """Submit, claim, finish and read prompts."""
 
@@ -96,7 +127,7 @@ class PromptQueue:
         self.blobs = blobs
         self.notifier = notifier
         self.max_attempts = max_attempts
-        self.lease = timedelta(seconds=lease_seconds)
+        self.lease_seconds = lease_seconds
 
     # --- the API side -------------------------------------------------------------------
 
@@ -158,12 +189,7 @@ class PromptQueue:
     def latest_completed(self) -> dict[str, Any]:
         """The most recently completed prompt's result (never deleted by reading)."""
         with self.database.session() as db:
-            row = db.scalar(
-                select(PromptRow)
-                .where(PromptRow.state == "completed")
-                .order_by(PromptRow.finished_at.desc(), PromptRow.pk.desc())
-                .limit(1)
-            )
+            row = db.scalar(latest_completed_query(self.database.dialect))
             return dict(EMPTY_RESULT) if row is None else prompt_result_json(row)
 
     def counts(self) -> dict[str, Any]:
@@ -210,7 +236,6 @@ class PromptQueue:
                 if row is None:
                     return None
                 attempts = row.attempts + 1
-                now = utcnow()
                 conditions = [
                     PromptRow.pk == row.pk,
                     PromptRow.state == "queued",
@@ -231,9 +256,9 @@ class PromptQueue:
                         .values(
                             state="running",
                             claimed_by=node_id,
-                            started_at=now,
+                            started_at=self.database.now(),
                             attempts=attempts,
-                            lease_expires_at=now + self.lease,
+                            lease_expires_at=self.database.now(self.lease_seconds),
                         ),
                         execution_options={"synchronize_session": False},
                     )
@@ -284,7 +309,7 @@ class PromptQueue:
                 db.execute(
                     update(PromptRow)
                     .where(PromptRow.pk.in_(current), PromptRow.state == "running")
-                    .values(lease_expires_at=utcnow() + self.lease),
+                    .values(lease_expires_at=self.database.now(self.lease_seconds)),
                     execution_options={"synchronize_session": False},
                 )
             )
@@ -298,7 +323,7 @@ class PromptQueue:
                 db.execute(
                     update(PromptRow)
                     .where(*conditions)
-                    .values(finished_at=utcnow(), lease_expires_at=None, **values)
+                    .values(finished_at=self.database.now(), lease_expires_at=None, **values)
                 )
             )
         self.notifier.notify(prompt_id)
@@ -332,7 +357,7 @@ class PromptQueue:
                 values: dict[str, Any] = {
                     "state": "failed",
                     "error": f"gave up after {row.attempts} attempts: {reason}",
-                    "finished_at": utcnow(),
+                    "finished_at": self.database.now(),
                 }
             else:
                 values = {"state": "queued", "claimed_by": None, "started_at": None}
@@ -368,20 +393,25 @@ class PromptQueue:
 
     def requeue_expired(self) -> list[str]:
         """Requeue (or fail) running attempts whose lease ran out: their claimer is gone."""
-        expired = or_(PromptRow.lease_expires_at.is_(None), PromptRow.lease_expires_at < utcnow())
+        expired = or_(
+            PromptRow.lease_expires_at.is_(None),
+            PromptRow.lease_expires_at < self.database.now(),
+        )
         reason = "the process that claimed it stopped renewing it"
         return [
             pid for pid, attempt, _ in self._running(expired) if self.requeue(pid, reason, attempt)
         ]
 
     def purge_expired(self, retention_seconds: float) -> int:
-        """Delete finished prompts older than the retention period; returns how many."""
-        cutoff: datetime = utcnow() - timedelta(seconds=retention_seconds)
-        with self.database.session() as db:
-            return _rowcount(
-                db.execute(
-                    delete(PromptRow).where(
-                        PromptRow.state.in_(TERMINAL), PromptRow.finished_at < cutoff
-                    )
-                )
+        """Delete finished prompts older than the retention period (by the database's clock,
+        1,000 per transaction, each final state through its partial index); how many."""
+        cutoff = self.database.now(-retention_seconds)
+        return sum(
+            delete_in_pages(
+                self.database,
+                [PromptRow.pk],
+                in_final_state(state, self.database.dialect),
+                PromptRow.finished_at < cutoff,
             )
+            for state in TERMINAL
+        )

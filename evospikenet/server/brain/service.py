@@ -21,6 +21,8 @@ from evospikenet.server.settings import Settings
 log = logging.getLogger("evospikenet.server.brain")
 
 JANITOR_INTERVAL = 1.0
+PURGE_LOCK = "periodic-purge"
+"""The lock (PostgreSQL advisory lock, SQLite file lock) held by the one process purging."""
 
 
 class BrainService:
@@ -84,12 +86,18 @@ class BrainService:
         if purge:
             self.purge_pass()
 
-    def purge_pass(self) -> None:
+    def purge_pass(self) -> bool:
         """Delete results past retention and run ``purge_also`` (e.g. expired idempotency
-        keys, the orphan sweep)."""
-        self.queue.purge_expired(self.settings.result_retention_seconds)
-        if self._purge_also is not None:
-            self._purge_also()
+        keys, the orphan sweep), all in pages and by the database's clock. One process at a
+        time runs it (``PURGE_LOCK`` across every process on the database): the others skip
+        the pass and return False."""
+        with self.queue.database.try_lock(PURGE_LOCK) as mine:
+            if not mine:
+                return False
+            self.queue.purge_expired(self.settings.result_retention_seconds)
+            if self._purge_also is not None:
+                self._purge_also()
+        return True
 
     async def _purge_in_background(self) -> None:
         try:
