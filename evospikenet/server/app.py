@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from evospikenet import __version__
-from evospikenet.server.auth_throttle import FailedAuthThrottle
+from evospikenet.server.auth_throttle import make_auth_throttle
 from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.brain.service import BrainService
 from evospikenet.server.catalog import Catalog
@@ -140,10 +140,15 @@ def build_state(settings: Settings) -> ServerState:
         else None
     )
 
+    auth_throttle = make_auth_throttle(
+        database, settings.auth_failures_per_minute, settings.auth_failure_burst
+    )
+
     def periodic_purge() -> None:
         idempotency.purge_expired()
         if rate_limiter is not None:
             rate_limiter.prune()
+        auth_throttle.prune()
         collect_orphans(blobs, database, settings.orphan_grace_seconds)
 
     state = ServerState(
@@ -162,9 +167,7 @@ def build_state(settings: Settings) -> ServerState:
         models=ModelManager(database, blobs, enabled=settings.load_models),
         idempotency=idempotency,
         rate_limiter=rate_limiter,
-        auth_throttle=FailedAuthThrottle(
-            settings.auth_failures_per_minute, settings.auth_failure_burst
-        ),
+        auth_throttle=auth_throttle,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
     if settings.nodes_file is not None:

@@ -79,10 +79,17 @@ async def _rate_limit(state: ServerState, identity: str) -> None:
         raise rate_limited("Rate limit exceeded", wait)
 
 
+async def _authenticate(request: Request, state: ServerState, *, node_keys_ok: bool) -> str:
+    """``authenticate``, in a worker thread when the failed-key throttle asks the database."""
+    if state.auth_throttle.shared:
+        return await run_in_threadpool(authenticate, request, state, node_keys_ok=node_keys_ok)
+    return authenticate(request, state, node_keys_ok=node_keys_ok)
+
+
 async def require_api_key(request: Request) -> str:
     """Dependency: an API key (not a node key) is needed; applies the rate limit."""
     state = server_state(request)
-    identity = authenticate(request, state, node_keys_ok=False)
+    identity = await _authenticate(request, state, node_keys_ok=False)
     await _rate_limit(state, identity)
     request.state.identity = identity
     CURRENT_CALLER.set(identity)
@@ -92,7 +99,7 @@ async def require_api_key(request: Request) -> str:
 async def require_node_or_api_key(request: Request) -> str:
     """Dependency: an API key or a node key; applies the rate limit."""
     state = server_state(request)
-    identity = authenticate(request, state, node_keys_ok=True)
+    identity = await _authenticate(request, state, node_keys_ok=True)
     await _rate_limit(state, identity)
     request.state.identity = identity
     CURRENT_CALLER.set(identity)

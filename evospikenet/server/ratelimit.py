@@ -20,6 +20,7 @@ from typing import Protocol
 
 from sqlalchemy import text
 
+from evospikenet.server.auth_throttle import IDENTITY_PREFIX
 from evospikenet.server.db import Database
 
 
@@ -85,6 +86,7 @@ _TAKE = text(
 
 _PRUNE = text(
     "DELETE FROM rate_limits WHERE updated_at < clock_timestamp() - make_interval(secs => :full)"
+    f" AND identity NOT LIKE '{IDENTITY_PREFIX}%'"  # the failed-key throttle prunes its own
 )
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from evospikenet.server.auth_throttle import FailedAuthThrottle
+from evospikenet.server.auth_throttle import AuthThrottle, FailedAuthThrottle
 from evospikenet.server.client_address import Network
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class ServerState:
     idempotency: IdempotencyStore
     rate_limiter: Limiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
-    auth_throttle: FailedAuthThrottle = field(default_factory=FailedAuthThrottle)
+    auth_throttle: AuthThrottle = field(default_factory=FailedAuthThrottle)
     trusted_proxies: tuple[Network, ...] = ()
 
 
