@@ -210,3 +210,20 @@ def test_tls_settings_are_checked_before_anything_listens(
         SimulationBridge(queue, nodes, endpoint=endpoint, zenoh_config=bad)
     with pytest.raises(TransportError, match="tls/HOST:PORT"):
         SimulationBridge(queue, nodes, endpoint=f"quic/127.0.0.1:{free_port()}")
+
+
+def test_the_servers_zenoh_config_reaches_its_bridge_and_local_nodes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evospikenet.simulation.launcher import LocalNodes
+    from evospikenet.simulation.server_plugin import SimulationConfig
+
+    path = write_zenoh_config(tmp_path / "zenoh.json5", {"root_ca_certificate": "ca.pem"})
+    monkeypatch.setenv("EVOSPIKENET_ZENOH_CONFIG", str(path))
+    assert SimulationConfig.from_env(tmp_path).zenoh_config == path
+    nodes = LocalNodes("tls/127.0.0.1:7447", None, tmp_path, None, zenoh_config=path)
+    command = nodes.command("coordinator", 0)
+    assert command[command.index("--zenoh-config") + 1] == str(path)
+    assert "EVOSPIKENET_ZENOH_CONFIG" not in nodes._env  # the command line names it
+    monkeypatch.delenv("EVOSPIKENET_ZENOH_CONFIG")
+    assert SimulationConfig.from_env(tmp_path).zenoh_config is None
