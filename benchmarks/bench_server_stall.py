@@ -8,8 +8,11 @@ or audio) and ``EVOSPIKENET_MAX_UPLOAD_BYTES`` set to ``--upload-mib``. Two clie
 whose image and audio are both at the media limit (a ~43 MiB JSON body); two send uploads at the
 upload limit. A prober sends ``GET /api/health`` one after another (every 10 ms) first at idle,
 then during the load, and reports p50/p99/max. The load runs in a separate process (at nice
-10) so that the prober's timing does not share its interpreter or lose the CPU to it. Bounded:
-``--seconds`` per phase, loopback only. Prints one JSON object.
+10) so that the prober's timing does not share its interpreter or lose the CPU to it. With
+``--idempotency-key`` every heavy request carries a fresh ``Idempotency-Key`` (the server then
+also fingerprints each body). Bounded: ``--seconds`` per phase, loopback only. Prints one JSON
+object, with the machine's load average (1/5/15 min) before and after: on a shared machine the
+tail depends on it, so compare runs only at a similar load.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import os
 import statistics
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,6 +50,7 @@ def _load(
     upload_mib: int,
     out: Any,
     kinds: tuple[str, ...] = ("prompt", "prompt", "upload", "upload"),
+    idempotency: bool = False,
 ) -> None:
     """Four client threads (two prompt senders, two uploaders) until ``seconds`` pass. The
     process runs at a lower CPU priority (nice 10): on a small shared machine, its own work of
@@ -63,17 +69,19 @@ def _load(
     def client_loop(kind: str) -> None:
         with httpx.Client(base_url=base_url, headers=headers, timeout=120) as client:
             while time.monotonic() < deadline:
+                key = {"Idempotency-Key": uuid.uuid4().hex} if idempotency else {}
                 if kind == "prompt":
                     r = client.post(
                         "/api/distributed_brain/prompt",
                         content=prompt,
-                        headers={"Content-Type": "application/json"},
+                        headers={"Content-Type": "application/json", **key},
                     )
                 else:
                     r = client.post(
                         "/api/artifacts",
                         data={"session_id": session_id, "artifact_type": "dataset", "name": "b"},
                         files={"file": ("big.bin", upload, "application/octet-stream")},
+                        headers=key,
                     )
                 with lock:
                     key = f"{kind}_{r.status_code}"
@@ -108,6 +116,10 @@ def _probe(base_url: str, seconds: float) -> dict[str, float]:
     }
 
 
+def _load_average() -> list[float]:
+    return [float(figure) for figure in Path("/proc/loadavg").read_text().split()[:3]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -117,12 +129,16 @@ def main() -> None:
         default="prompt,prompt,upload,upload",
         help="what each load client sends (default: two prompt senders, two uploaders)",
     )
+    parser.add_argument(
+        "--idempotency-key", action="store_true", help="send every heavy request with a fresh key"
+    )
     args = parser.parse_args()
     kinds = tuple(args.clients.split(","))
     env = {
         "EVOSPIKENET_LOAD_MODELS": "false",
         "EVOSPIKENET_MAX_UPLOAD_BYTES": str(args.upload_mib * MIB),
     }
+    load_before = _load_average()
     with bench_server(**env) as server:
         idle = _probe(server.base_url, min(args.seconds, 5.0))
         results: multiprocessing.Queue[dict[str, int]] = multiprocessing.Queue()
@@ -135,6 +151,7 @@ def main() -> None:
                 args.upload_mib,
                 results,
                 kinds,
+                args.idempotency_key,
             ),
         )
         loader.start()
@@ -151,6 +168,8 @@ def main() -> None:
                 "media_bytes": MEDIA_BYTES,
                 "upload_bytes": args.upload_mib * MIB,
                 "seconds": args.seconds,
+                "idempotency_key": args.idempotency_key,
+                "load_average_before_after": [load_before, _load_average()],
             },
             indent=2,
         )

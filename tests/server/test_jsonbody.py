@@ -3,11 +3,24 @@ strings out first; long strings of ``keep`` members come back undecoded."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import mmap
+import os
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from evospikenet.server.jsonbody import LONG_STRING, LongString, loads
+from evospikenet.server.jsonbody import (
+    FIND_STEP,
+    LONG_STRING,
+    MAPPED_BYTES,
+    BodyBuffer,
+    LongString,
+    loads,
+)
 
 DECODER = json.JSONDecoder()
 LONG = "QUJD" * (LONG_STRING // 4 + 1)
@@ -70,3 +83,60 @@ def test_kept_members_come_back_as_undecoded_bytes():
 def test_many_strings_take_the_plain_path():
     raw = json.dumps({"items": ["x"] * 30_000, "image": LONG}).encode()
     assert loads(raw, DECODER, frozenset({"image"})) == json.loads(raw)
+
+
+def test_strings_longer_than_a_search_step():
+    huge = "QUJD" * (FIND_STEP // 2)  # 2 steps of base64, then an escape past the first step
+    document = {"image": huge, "text": huge + '\\"' + huge, "tail": "x"}
+    raw = json.dumps(document).encode()
+    value = loads(raw, DECODER, frozenset({"image"}))
+    assert bytes(value["image"].data) == huge.encode()
+    assert value["text"] == document["text"] and value["tail"] == "x"
+
+
+@pytest.mark.parametrize("capacity", [100, MAPPED_BYTES, 3 * MAPPED_BYTES])
+@pytest.mark.parametrize("fill", [0, 1, 99, 100])
+def test_body_buffer_holds_exactly_what_was_appended(capacity, fill):
+    data = bytes(range(256)) * (fill * capacity // 100 // 256 + 1)
+    data = data[: fill * capacity // 100]
+    buffer = BodyBuffer(capacity)
+    for start in range(0, len(data), 7_000):
+        buffer.append(data[start : start + 7_000])
+    contents = buffer.contents()
+    assert buffer.size == len(contents) == len(data) and bytes(contents) == data
+
+
+def test_a_mapped_body_parses_as_bytes_do():
+    raw = json.dumps({"image": LONG, "prompt": "é", "n": [1, 2]}).encode()
+    buffer = BodyBuffer(MAPPED_BYTES + len(raw))  # more than sent: the mapping shrinks
+    buffer.append(raw)
+    mapped = buffer.contents()
+    assert isinstance(mapped, mmap.mmap)
+    assert loads(mapped, DECODER) == json.loads(raw)
+    value = loads(mapped, DECODER, frozenset({"image"}))
+    assert bytes(value["image"].data) == LONG.encode() and value["prompt"] == "é"
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_media_prompts_store_the_exact_bytes(make_server, declared):
+    """A ~3 MiB prompt over loopback, with a Content-Length or chunked: the stored image is the
+    sent one, byte for byte."""
+    live = make_server(EVOSPIKENET_LOAD_MODELS="false")
+    image = os.urandom(2 * 1024 * 1024 + 1)
+    raw = json.dumps({"prompt": "p", "image": base64.b64encode(image).decode()}).encode()
+    content: bytes | Iterator[bytes] = raw
+    if not declared:
+        content = (raw[start : start + 100_000] for start in range(0, len(raw), 100_000))
+    r = httpx.post(
+        f"{live.base_url}/api/distributed_brain/prompt",
+        content=content,
+        headers={**live.headers, "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert r.status_code == 202, r.text
+    stored = live.data_dir / "blobs" / _blob_name(hashlib.sha256(image).hexdigest())
+    assert stored.read_bytes() == image
+
+
+def _blob_name(digest: str) -> str:
+    return f"{digest[:2]}/{digest[2:4]}/{digest}"

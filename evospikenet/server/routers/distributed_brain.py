@@ -22,8 +22,9 @@ from evospikenet.server.state import ServerState, server_state
 router = APIRouter()
 
 
-B64_CHUNK_CHARS = 256 * 1024
-"""Base64 is decoded in steps of this many characters: each step holds the GIL ~2 ms."""
+B64_CHUNK_CHARS = 64 * 1024
+"""Base64 is decoded in steps of this many characters: each step holds the GIL ~0.25 ms (the
+final join of the pieces releases it)."""
 
 
 def decode_media(value: str | LongString, field: str, limit: int) -> bytes:
