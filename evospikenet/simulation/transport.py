@@ -9,7 +9,8 @@ Endpoints are ``tcp/HOST:PORT`` or ``tls/HOST:PORT``. TLS (server certificate, C
 and Zenoh's access control come from an optional Zenoh JSON5 config file
 (``EVOSPIKENET_ZENOH_CONFIG``, ``evospikenet node --zenoh-config``): the file supplies
 everything but ``mode``, multicast scouting and the listen/connect endpoints, which are the
-project's (set over the file's).
+project's (set over the file's); its access control applies where it listens (client
+sessions, the nodes', turn it off), so one file can serve a bridge and its local nodes.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ def _config(
     config.insert_json5("scouting/multicast/enabled", "false")
     config.insert_json5("listen/endpoints", json.dumps(listen))
     config.insert_json5("connect/endpoints", json.dumps(connect))
+    if mode == "client":
+        # access control is the listening side's (the bridge, or a Zenoh router): a node
+        # given the server's file would otherwise judge the bridge by the nodes' rules
+        config.insert_json5("access_control/enabled", "false")
     return config
 
 

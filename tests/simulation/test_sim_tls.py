@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_server import MakeServer
 from sim_cluster import NodeProcess, free_port, wait_until
 from sim_media import solid_image
 from sim_tls import issue, make_ca, write_zenoh_config
 from test_sim_bridge import _service
 
+from evospikenet.sdk import EvoSpikeNetAPIClient
 from evospikenet.server.brain.service import BrainService
 from evospikenet.simulation import topics
 from evospikenet.simulation.bridge import BridgeError, SimulationBridge
@@ -98,9 +100,14 @@ def _pki(folder: Path) -> dict[str, Path]:
         "listen_private_key": server_key,
         "enable_mtls": True,
     }
+    local_nodes = {"connect_certificate": node_cert, "connect_private_key": node_key}
     return {
         "bridge": write_zenoh_config(
             folder / "bridge.json5", bridge_tls, access_control=ACCESS_CONTROL
+        ),
+        # what `evospikenet serve` is given: its local nodes read the same file
+        "server": write_zenoh_config(
+            folder / "server.json5", bridge_tls | local_nodes, access_control=ACCESS_CONTROL
         ),
         "node": client("node", ca.pem, node_cert, node_key),
         "no-client-cert": client("no-client-cert", ca.pem, None, None),
@@ -227,3 +234,32 @@ def test_the_servers_zenoh_config_reaches_its_bridge_and_local_nodes(
     assert "EVOSPIKENET_ZENOH_CONFIG" not in nodes._env  # the command line names it
     monkeypatch.delenv("EVOSPIKENET_ZENOH_CONFIG")
     assert SimulationConfig.from_env(tmp_path).zenoh_config is None
+
+
+def test_serve_runs_its_bridge_and_local_nodes_over_mutual_tls(
+    make_server: MakeServer, tls_brain: TlsBrain, tmp_path: Path
+) -> None:
+    """``evospikenet serve`` with a ``tls/`` endpoint and ``EVOSPIKENET_ZENOH_CONFIG``: its
+    bridge listens with TLS, its four local nodes join with the client certificate the same
+    file holds, and a prompt completes."""
+    endpoint = f"tls/127.0.0.1:{free_port()}"
+    server = make_server(
+        nodes=True,
+        EVOSPIKENET_LOAD_MODELS="false",
+        EVOSPIKENET_SIM_ENDPOINT=endpoint,
+        EVOSPIKENET_ZENOH_CONFIG=str(tls_brain.configs["server"]),
+        EVOSPIKENET_SIM_NODE_OPTIONS="--max-new-tokens 2",
+    )
+    with EvoSpikeNetAPIClient(server.base_url, api_key=server.api_key) as client:
+
+        def ready() -> bool:
+            nodes = client.get_simulation_status()["nodes"]
+            return sum(n["status"] in ("idle", "busy") for n in nodes) == 4
+
+        wait_until(ready, 120, 0.5)
+        image = tmp_path / "green.png"
+        image.write_bytes(solid_image((20, 200, 20)))
+        prompt_id = client.submit_prompt(image_path=str(image))["prompt_id"]
+        result = client.poll_for_result(prompt_id=prompt_id, timeout=120)
+        assert result and "dominant colour green" in result["response"], result
+    assert f"listening on {endpoint}" in server.read_log()
