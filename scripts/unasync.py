@@ -28,6 +28,7 @@ SUBSTITUTIONS = [
     (r"\bAsyncGenerateStream\b", "GenerateStream"),
     (r"\bAsyncClosable\b", "Closable"),
     (r"\bAsyncUploadStream\b", "UploadStream"),
+    (r"\breceive_body_async\b", "receive_body"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAwaitable\[T\] \| T\b", "T"),

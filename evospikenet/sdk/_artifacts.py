@@ -17,6 +17,8 @@ import os
 import queue
 import re
 import shutil
+import socket
+import ssl
 import stat
 import tempfile
 import threading
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+import httpx
 
 from ._errors import ArtifactIntegrityError
 from ._progress import Progress
@@ -50,12 +54,19 @@ __all__ = [
     "parse_content_range_start",
     "parse_etag",
     "prepare_upload",
+    "receive_body",
+    "receive_body_async",
     "zip_directory",
 ]
 
 CHUNK = 1024 * 1024
 #: Chunks a download's hashing or writing thread may lag behind the network (memory bound).
 QUEUE_DEPTH = 8
+#: Reused :data:`CHUNK` buffers a download body is received into (see :meth:`Sink.receive`).
+POOL_BUFFERS = QUEUE_DEPTH
+#: Bytes written to a download's temp file after which it is flushed to disk in the background
+#: (:class:`_BackgroundSync`), so the fsync before the rename finds little left to write.
+SYNC_EVERY = 64 * CHUNK
 _RESET = object()
 _STOP = object()
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -422,15 +433,38 @@ class _Stage:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not _STOP:
-            if self.error is not None:
-                continue
             try:
+                if self.error is not None:
+                    continue
                 if item is _RESET:
                     self._reset()
                 else:
                     self._work(item)
             except BaseException as exc:  # raised by Sink.finish in the caller
                 self.error = exc
+            finally:
+                if isinstance(item, _Loan):
+                    item.give_back()
+
+
+class _Loan(list[memoryview]):
+    """One pooled buffer's received bytes, shared by the stages; the buffer goes back to the
+    pool when the last stage is done with it."""
+
+    def __init__(self, view: memoryview, buffer: bytearray, pool: queue.Queue[bytearray]):
+        super().__init__([view])
+        self._buffer = buffer
+        self._pool = pool
+        self._users = 2
+        self._lock = threading.Lock()
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._users -= 1
+            last = self._users == 0
+        if last:
+            self.clear()
+            self._pool.put(self._buffer)
 
 
 class Sink:
@@ -452,6 +486,7 @@ class Sink:
         self._stages: list[_Stage] = []
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._pool: queue.Queue[bytearray] | None = None
 
     def add(self, chunk: bytes) -> bool:
         """Take bytes as they arrive (counted at once); True when a whole :data:`CHUNK` waits
@@ -467,14 +502,49 @@ class Sink:
         self._raise_stage_error()
         if not self._pending:
             return
+        data, self._pending, self._pending_size = self._pending, [], 0
+        self._submit(data)
+
+    def _submit(self, data: list[bytes] | _Loan) -> None:
         if not self._stages:
             self._stages = [
                 _Stage("evospikenet-sha256", self._hash, self._new_digest),
                 _Stage("evospikenet-write", self._write, self._truncate),
             ]
-        data, self._pending, self._pending_size = self._pending, [], 0
         for stage in self._stages:
             stage.put(data)
+
+    def receive(self, recv_into: Callable[[memoryview], int], size: int, progress: Progress) -> int:
+        """Take ``size`` more bytes from ``recv_into`` (``socket.recv_into``: bytes read, 0 at
+        the end), read straight into :data:`POOL_BUFFERS` reused :data:`CHUNK` buffers that
+        the workers hash and store: no copy and no allocation per read. Returns the bytes
+        taken, fewer than ``size`` when the stream ended early; what was read before an
+        error is kept (a resumed attempt continues after it)."""
+        self.flush()
+        if self._pool is None:
+            self._pool = queue.Queue()
+            for _ in range(POOL_BUFFERS):
+                self._pool.put(bytearray(CHUNK))
+        taken = 0
+        while taken < size:
+            self._raise_stage_error()
+            buffer = self._pool.get()
+            view = memoryview(buffer)[: min(CHUNK, size - taken)]
+            filled = 0
+            try:
+                while filled < len(view) and (n := recv_into(view[filled:])):
+                    filled += n
+            finally:
+                self.size += filled
+                taken += filled
+                progress.update(filled)
+                if filled:
+                    self._submit(_Loan(view[:filled], buffer, self._pool))
+                else:
+                    self._pool.put(buffer)
+            if filled < len(view):
+                break
+        return taken
 
     def write(self, chunk: bytes) -> None:
         """Append bytes (:meth:`add` then :meth:`flush`)."""
@@ -522,14 +592,14 @@ class Sink:
             if stage.error is not None:
                 raise stage.error
 
-    def _hash(self, chunks: list[bytes]) -> None:
+    def _hash(self, chunks: list[bytes] | _Loan) -> None:
         for chunk in chunks:
             self.digest.update(chunk)
 
     def _new_digest(self) -> None:
         self.digest = hashlib.sha256()
 
-    def _write(self, chunks: list[bytes]) -> None:
+    def _write(self, chunks: list[bytes] | _Loan) -> None:
         raise NotImplementedError
 
     def _truncate(self) -> None:
@@ -543,11 +613,44 @@ class BufferSink(Sink):
         super().__init__()
         self.buffer = io.BytesIO()
 
-    def _write(self, chunks: list[bytes]) -> None:
+    def _write(self, chunks: list[bytes] | _Loan) -> None:
         self.buffer.writelines(chunks)
 
     def _truncate(self) -> None:
         self.buffer = io.BytesIO()
+
+
+class _BackgroundSync:
+    """``fdatasync`` of one file descriptor in a thread of its own, whenever asked (requests
+    made while one runs are merged); its errors are left to the caller's final fsync."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="evospikenet-sync", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Wait for a sync under way, then end the thread (before the descriptor is closed)."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        sync = getattr(os, "fdatasync", os.fsync)
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                sync(self._fd)
+            except OSError:
+                return
 
 
 class FileSink(Sink):
@@ -569,9 +672,22 @@ class FileSink(Sink):
         self.temp_path = Path(temp)
         self._file: IO[bytes] = os.fdopen(fd, "wb")
         self._committed = False
+        self._unsynced = 0
+        self._syncer: _BackgroundSync | None = None
 
-    def _write(self, chunks: list[bytes]) -> None:
+    def _write(self, chunks: list[bytes] | _Loan) -> None:
         self._file.writelines(chunks)
+        self._unsynced += sum(len(chunk) for chunk in chunks)
+        if self._unsynced >= SYNC_EVERY:
+            self._unsynced = 0
+            if self._syncer is None:
+                self._syncer = _BackgroundSync(self._file.fileno())
+            self._syncer.request()
+
+    def _stop_syncing(self) -> None:
+        if self._syncer is not None:
+            self._syncer.stop()
+            self._syncer = None
 
     def _truncate(self) -> None:
         self._file.seek(0)
@@ -581,6 +697,7 @@ class FileSink(Sink):
         """Flush, fsync and rename the temp file to the destination."""
         self.finish()
         self._file.flush()
+        self._stop_syncing()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.temp_path, self.destination)
@@ -598,6 +715,7 @@ class FileSink(Sink):
     ) -> None:
         if not self._committed:
             self.close()
+            self._stop_syncing()
             self._file.close()
             self.temp_path.unlink(missing_ok=True)
 
@@ -725,3 +843,78 @@ def begin_body(sink: Sink, response: Any, resuming: bool, bar: Progress) -> None
     sink.etag = etag
     sink.expected_size = size
     bar.reset(size)
+
+
+async def receive_body_async(response: httpx.Response, sink: Sink, bar: Progress) -> None:
+    """The async client's download body: httpx's reads on the loop, the hand-over to the
+    sink's workers in a worker thread (it may block while they catch up)."""
+    async for chunk in response.aiter_bytes():
+        if sink.add(chunk):
+            await asyncio.to_thread(sink.flush)
+        bar.update(len(chunk))
+
+
+def receive_body(response: httpx.Response, sink: Sink, bar: Progress) -> None:
+    """The sync client's download body. httpx reads 64 KiB at a time and passes each read
+    through three layers of Python (h11, httpcore, httpx), copying it twice: at 1 GiB that
+    costs about a core-second, more than hashing it. So once httpx has handed over what it
+    had buffered, the rest of a plain ``Content-Length`` body is read from the connection's
+    socket straight into the sink's buffers (:meth:`Sink.receive`); httpx then closes that
+    connection instead of reusing it. Anything else (chunked or encoded bodies, HTTP/2,
+    TLS inside a proxy tunnel, a transport of your own without a socket) goes through httpx.
+    """
+    sock = _plain_body_socket(response)
+    if sock is None:
+        for chunk in response.iter_bytes():
+            if sink.add(chunk):
+                sink.flush()
+            bar.update(len(chunk))
+        return
+    expected = int(response.headers["content-length"])
+    chunks = response.iter_raw()  # left open (closing it closes the connection)
+    for chunk in chunks:
+        sink.add(chunk)
+        bar.update(len(chunk))
+        if response.num_bytes_downloaded < expected:
+            break  # httpx's buffer is empty now: the rest is still on the socket
+    else:
+        return  # all of it was buffered (a small file): the connection stays reusable
+    received = response.num_bytes_downloaded
+    timeout = response.request.extensions.get("timeout", {}).get("read")
+    sock.settimeout(timeout)
+    try:
+        received += sink.receive(sock.recv_into, expected - received, bar)
+    except TimeoutError as exc:  # socket.timeout
+        raise httpx.ReadTimeout(str(exc) or "timed out", request=response.request) from exc
+    except OSError as exc:
+        raise httpx.ReadError(str(exc), request=response.request) from exc
+    if received < expected:
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body "
+            f"(received {received} bytes, expected {expected})",
+            request=response.request,
+        )
+
+
+def _plain_body_socket(response: httpx.Response) -> socket.socket | None:
+    """The socket a body can be read from directly: HTTP/1.1, a ``Content-Length``, no
+    transfer or content coding, and a socket that yields the body's bytes (plain or TLS)."""
+    headers = response.headers
+    length = headers.get("content-length", "")
+    if (
+        response.http_version != "HTTP/1.1"
+        or not length.isdigit()
+        or "transfer-encoding" in headers
+        or headers.get("content-encoding", "identity").strip().lower() != "identity"
+    ):
+        return None
+    stream = response.extensions.get("network_stream")
+    get_extra_info = getattr(stream, "get_extra_info", None)
+    if get_extra_info is None:
+        return None
+    sock = get_extra_info("socket")
+    if not isinstance(sock, socket.socket):
+        return None
+    if get_extra_info("ssl_object") is not None and not isinstance(sock, ssl.SSLSocket):
+        return None  # TLS in a TLS tunnel: the socket carries the outer layer
+    return sock

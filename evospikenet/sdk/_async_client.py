@@ -28,6 +28,7 @@ from ._artifacts import (
     begin_body,
     extract_zip,
     prepare_upload,
+    receive_body_async,
     temporary_download,
 )
 from ._base_client import EngineBase, http_client_kwargs
@@ -711,10 +712,7 @@ class AsyncEvoSpikeNetAPIClient(AsyncClosable):
                 await response.aread()
                 return response
             begin_body(sink, response, resuming, bar)
-            async for chunk in response.aiter_bytes():
-                if sink.add(chunk):
-                    await asyncio.to_thread(sink.flush)
-                bar.update(len(chunk))
+            await receive_body_async(response, sink, bar)
             return response
 
     # -- statistics -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ._artifacts import (
     begin_body,
     extract_zip,
     prepare_upload,
+    receive_body,
     temporary_download,
 )
 from ._base_client import EngineBase, http_client_kwargs
@@ -681,10 +682,7 @@ class EvoSpikeNetAPIClient(Closable):
                 response.read()
                 return response
             begin_body(sink, response, resuming, bar)
-            for chunk in response.iter_bytes():
-                if sink.add(chunk):
-                    sink.flush()
-                bar.update(len(chunk))
+            receive_body(response, sink, bar)
             return response
 
     # -- statistics -------------------------------------------------------------------------
