@@ -12,7 +12,9 @@ that went silent or restarted are requeued at once (and by the server's janitor,
 ``requeue_stale``). Every queue call names the attempt, so nothing done for an older attempt
 touches a newer one. The bridge renews the leases of the attempts it holds; at start it
 requeues only attempts whose lease ran out (their bridge is gone), so several bridges may share
-one database. A coordinator's capacity is counted in the database, across bridges.
+one database; an attempt a coordinator reports working on that the database says is its own
+is adopted (a bridge that restarted mid-prompt takes its result, nothing is done again). A
+coordinator's capacity is counted in the database, across bridges.
 
 All queue and registry calls run on the bridge's one worker thread, never on Zenoh's.
 """
@@ -23,7 +25,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -78,6 +80,7 @@ class PromptQueueLike(Protocol):
     def requeue(self, prompt_id: str, reason: str, attempt: int | None = None) -> str | None: ...
     def requeue_expired(self) -> list[str]: ...
     def renew(self, attempts: dict[str, int]) -> int: ...
+    def held_by(self, node_id: str, prompt_ids: Iterable[str]) -> dict[str, int]: ...
 
 
 class NodeRegistryLike(Protocol):
@@ -267,7 +270,9 @@ class SimulationBridge:
         if peer.state == "offline":
             self._give_back(peer.node_id, "its coordinator went offline while working on it")
         elif peer.role == "coordinator" and isinstance(message.get("prompts"), list):
-            self._requeue_lost(peer.node_id, set(map(str, message["prompts"])))
+            holding = set(map(str, message["prompts"]))
+            self._adopt(peer.node_id, holding)
+            self._requeue_lost(peer.node_id, holding)
         rate = message.get("spike_rate")
         done = message.get("prompts_done")
         host = message.get("host")
@@ -332,6 +337,23 @@ class SimulationBridge:
             del self._in_flight[prompt_id]
             state = self.queue.requeue(prompt_id, reason, entry.attempt)
             log.warning("prompt %s given back (%s): now %s", prompt_id, reason, state)
+
+    def _adopt(self, node_id: str, holding: set[str]) -> None:
+        """Take over the attempts a coordinator works on that this bridge did not give it
+        but the database says are its current ones (the bridge that gave them stopped or
+        restarted): renew their leases and accept their results, so they are not done again."""
+        unknown = holding - self._in_flight.keys()
+        if not unknown:
+            return
+        adopted = self.queue.held_by(node_id, unknown)
+        now = time.monotonic()
+        for prompt_id, attempt in adopted.items():
+            self._in_flight[prompt_id] = InFlight(
+                prompt_id, attempt, node_id, b"", now, now, acked=True
+            )
+            log.info("prompt %s (attempt %d) on %s adopted", prompt_id, attempt, node_id)
+        if adopted:
+            self.queue.renew(adopted)
 
     def _requeue_lost(self, node_id: str, holding: set[str]) -> None:
         """Requeue acknowledged prompts the coordinator has not held for ``LOST_GRACE_SECONDS``

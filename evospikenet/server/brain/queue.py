@@ -17,6 +17,7 @@ disagree agree on which leases ran out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,22 @@ class PromptQueue:
             )
             or 0
         )
+
+    def held_by(self, node_id: str, prompt_ids: Iterable[str]) -> dict[str, int]:
+        """``{prompt id: current attempt}`` of those of ``prompt_ids`` running on ``node_id``
+        (a bridge that started while the node worked on them adopts these attempts)."""
+        wanted = list(prompt_ids)
+        if not wanted:
+            return {}
+        with self.database.session() as db:
+            rows = db.execute(
+                select(PromptRow.id, PromptRow.attempts).where(
+                    PromptRow.id.in_(wanted),
+                    PromptRow.state == "running",
+                    PromptRow.claimed_by == node_id,
+                )
+            ).all()
+        return {pid: attempt for pid, attempt in rows}
 
     def renew(self, attempts: dict[str, int]) -> int:
         """Extend the leases of running attempts (``{prompt_id: attempt}``) still current;

@@ -22,6 +22,7 @@ log = logging.getLogger("evospikenet.server.brain")
 
 JANITOR_INTERVAL = 1.0
 PURGE_LOCK = "periodic-purge"
+STALE_GRACE_FACTOR = 3.0
 """The lock (PostgreSQL advisory lock, SQLite file lock) held by the one process purging."""
 
 
@@ -72,14 +73,15 @@ class BrainService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    def janitor_pass(self, *, purge: bool) -> None:
-        """Run ``every_pass`` (e.g. renewing leases); requeue prompts of offline nodes and
-        attempts whose lease ran out; with ``purge``, also ``purge_pass``."""
+    def janitor_pass(self, *, purge: bool, stale: bool = True) -> None:
+        """Run ``every_pass`` (e.g. renewing leases); requeue attempts whose lease ran out and,
+        with ``stale``, prompts of offline nodes; with ``purge``, also ``purge_pass``."""
         if self._every_pass is not None:
             self._every_pass()
-        requeued = self.queue.requeue_stale(self.nodes.live_ids())
-        if requeued:
-            log.warning("requeued %d prompt(s) of offline nodes: %s", len(requeued), requeued)
+        if stale:
+            requeued = self.queue.requeue_stale(self.nodes.live_ids())
+            if requeued:
+                log.warning("requeued %d prompt(s) of offline nodes: %s", len(requeued), requeued)
         expired = self.queue.requeue_expired()
         if expired:
             log.warning("requeued %d prompt(s) whose claimer is gone: %s", len(expired), expired)
@@ -107,8 +109,15 @@ class BrainService:
 
     async def _janitor_loop(self) -> None:
         """Every second a short pass (leases, requeues); every ``purge_interval_seconds`` a
-        purge pass beside it, so a long sweep never delays the lease renewals."""
+        purge pass beside it, so a long sweep never delays the lease renewals.
+
+        Nodes are judged offline only ``STALE_GRACE_FACTOR`` × ``node_offline_seconds`` after
+        the start: after an outage the registry's heartbeats are as old as the outage (the
+        nodes lived on, nobody listened), and the nodes need that long to reconnect and be
+        heard again. Attempts whose lease ran out are requeued from the first pass."""
         last_purge = -float("inf")
+        started = time.monotonic()
+        grace = STALE_GRACE_FACTOR * self.settings.node_offline_seconds
         while True:
             now = time.monotonic()
             due = now - last_purge >= self.settings.purge_interval_seconds
@@ -116,7 +125,9 @@ class BrainService:
                 last_purge = now
                 self._purge = asyncio.create_task(self._purge_in_background(), name="brain-purge")
             try:
-                await run_in_threadpool(self.janitor_pass, purge=False)
+                await run_in_threadpool(
+                    self.janitor_pass, purge=False, stale=now - started >= grace
+                )
             except Exception:
                 log.exception("brain janitor pass failed")
             await asyncio.sleep(JANITOR_INTERVAL)
