@@ -6,15 +6,16 @@ generated client's buffered download beside them.
 One live server on 127.0.0.1 (same machine, so server and client share the CPUs). Each
 transfer runs in its own child process, which reports its wall time and peak RSS
 (``ru_maxrss`` of itself and its children), so one measurement's memory never hides another's.
-The SDK upload hashes the file while it sends it (one pass) and sends an Idempotency-Key, so
-the server also fingerprints the whole body; ``curl_upload_idempotent`` is curl sending such a
-key too, the like-for-like comparison. The SDK download time includes verifying the sha256 and
-the fsync + rename into place.
+curl sends the same headers as the SDK (the API key, and a fresh Idempotency-Key on uploads, so
+the server fingerprints both bodies alike). The SDK upload hashes the file while it sends it (one
+pass) and adds its sha256 after it; the SDK download time includes verifying the sha256 and the
+fsync + rename into place, which curl (``-o``) does not do.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -23,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench_sdk_common import API_KEY, python_env, serve
+from bench_sdk_common import API_KEY, Server, python_env, serve
 
 RUNNER = r"""
 import json, resource, subprocess, sys, time
@@ -45,11 +46,6 @@ elif kind == "generated_download":
         f.write(r.parsed.payload.getbuffer())
     out = r.status_code
 elif kind == "curl_upload":
-    cmd = ["curl", "-sS", "-f", "-o", "/dev/null", "-H", f"X-API-Key: {key}",
-           "-F", f"session_id={a}", "-F", "artifact_type=dataset", "-F", "name=big.bin",
-           "-F", f"file=@{b};type=application/octet-stream", f"{base_url}/api/artifacts"]
-    out = subprocess.run(cmd, check=True).returncode
-elif kind == "curl_upload_idempotent":
     import uuid
     cmd = ["curl", "-sS", "-f", "-o", "/dev/null", "-H", f"X-API-Key: {key}",
            "-H", f"Idempotency-Key: {uuid.uuid4()}",
@@ -61,16 +57,27 @@ elif kind == "curl_download":
            f"{base_url}/api/artifacts/{a}/download"]
     out = subprocess.run(cmd, check=True).returncode
 seconds = time.perf_counter() - started
-me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "rss_self_mib": me / 1024, "rss_children_mib": kids / 1024,
-                  "out": out}))
+me = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime  # imports included
+print(json.dumps({"seconds": seconds, "rss_self_mib": me.ru_maxrss / 1024,
+                  "rss_children_mib": kids.ru_maxrss / 1024, "client_cpu_s": cpu, "out": out}))
 """
 
 
-def run(kind: str, base_url: str, a: str, b: str) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(kind: str, server: Server, a: str, b: str) -> dict[str, Any]:
+    before = cpu_seconds(server.process.pid)
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER, kind, base_url, API_KEY, a, b],
+        [sys.executable, "-c", RUNNER, kind, server.base_url, API_KEY, a, b],
         env=python_env(),
         capture_output=True,
         text=True,
@@ -79,17 +86,32 @@ def run(kind: str, base_url: str, a: str, b: str) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"{kind} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    after = cpu_seconds(server.process.pid)
+    if before is not None and after is not None:
+        result["server_cpu_s"] = round(after - before, 2)
     return result
 
 
-def make_file(path: Path, size: int) -> None:
+def make_file(path: Path, size: int) -> str:
+    """Write ``size`` random-looking bytes to ``path``; their sha256."""
     chunk = os.urandom(16 * 1024 * 1024)
+    digest = hashlib.sha256()
     with path.open("wb") as out:
         written = 0
         while written < size:
             piece = chunk[: min(len(chunk), size - written)]
             out.write(piece)
+            digest.update(piece)
             written += len(piece)
+    return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while piece := f.read(1024 * 1024):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def main() -> None:
@@ -101,25 +123,28 @@ def main() -> None:
     mib = size / 1024 / 1024
     with tempfile.TemporaryDirectory(prefix="evospikenet-bench-transfer-") as tmp:
         source = Path(tmp) / "big.bin"
-        make_file(source, size)
+        source_sha256 = make_file(source, size)
         with serve(EVOSPIKENET_MAX_UPLOAD_BYTES=str(size + 1024 * 1024)) as server:
             from evospikenet.sdk import EvoSpikeNetAPIClient
 
             client = EvoSpikeNetAPIClient(base_url=server.base_url, api_key=API_KEY)
             session_id = client.create_log_session("transfer bench")["session_id"]
-            results: dict[str, Any] = {"size_mib": mib}
-            uploads = ("curl_upload", "curl_upload_idempotent", "sdk_upload")
+            results: dict[str, Any] = {"size_mib": mib, "bytes_intact": True}
+            uploads = ("curl_upload", "sdk_upload")
             for kind in uploads:
-                results[kind] = run(kind, server.base_url, session_id, str(source))
-            artifact_id = client.list_artifacts(session_id=session_id, limit=1)[0]["artifact_id"]
+                results[kind] = run(kind, server, session_id, str(source))
+            stored = client.list_artifacts(session_id=session_id)
+            if [a["sha256"] for a in stored] != [source_sha256] * len(uploads):
+                raise RuntimeError(f"an upload was stored with another sha256: {stored}")
+            artifact_id = stored[0]["artifact_id"]
             kinds = ["curl_download", "sdk_download"]
             if not args.skip_generated:
                 kinds.append("generated_download")
             for kind in kinds:
                 target = Path(tmp) / f"{kind}.bin"
-                results[kind] = run(kind, server.base_url, artifact_id, str(target))
-                if target.stat().st_size != size:
-                    raise RuntimeError(f"{kind}: wrong size {target.stat().st_size}")
+                results[kind] = run(kind, server, artifact_id, str(target))
+                if sha256_of(target) != source_sha256:
+                    raise RuntimeError(f"{kind}: the downloaded bytes differ from the source")
                 target.unlink()
             for kind in (*uploads, *kinds):
                 entry = results[kind]
@@ -127,6 +152,7 @@ def main() -> None:
                 entry["seconds"] = round(entry["seconds"], 2)
                 entry["rss_self_mib"] = round(entry["rss_self_mib"], 1)
                 entry["rss_children_mib"] = round(entry["rss_children_mib"], 1)
+                entry["client_cpu_s"] = round(entry["client_cpu_s"], 2)
             client.close()
     print(json.dumps(results, indent=2))
 
