@@ -119,7 +119,7 @@ _FAIL = text(
 )
 _PRUNE = text(
     "DELETE FROM rate_limits WHERE identity LIKE :prefix "
-    "AND updated_at < clock_timestamp() - make_interval(secs => :full)"
+    "AND updated_at < statement_timestamp() - make_interval(secs => :full)"
 )
 
 

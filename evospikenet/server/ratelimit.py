@@ -84,8 +84,9 @@ _TAKE = text(
 )
 
 
-_PRUNE = text(
-    "DELETE FROM rate_limits WHERE updated_at < clock_timestamp() - make_interval(secs => :full)"
+_PRUNE = text(  # statement_timestamp(), not the volatile clock_timestamp(): the index applies
+    "DELETE FROM rate_limits"
+    " WHERE updated_at < statement_timestamp() - make_interval(secs => :full)"
     f" AND identity NOT LIKE '{IDENTITY_PREFIX}%'"  # the failed-key throttle prunes its own
 )
 

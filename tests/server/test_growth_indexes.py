@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Select, inspect, select, text
 from test_concurrency import _queue, database_url, databases  # noqa: F401
 
+from evospikenet.server import auth_throttle, ratelimit
 from evospikenet.server.brain.queue import in_final_state, latest_completed_query
 from evospikenet.server.db import MIGRATIONS_DIR, Database
 from evospikenet.server.idempotency import IdempotencyStore
@@ -84,3 +86,21 @@ def test_the_server_queries_use_the_partial_and_purge_indexes(
     assert queue.claim_next("coordinator-0") is not None
     assert queue.complete(prompt_id["prompt_id"], "answer", attempt=1)
     assert queue.latest_completed()["prompt_id"] == prompt_id["prompt_id"]
+
+
+def test_the_rate_limit_prunes_can_use_their_index(
+    databases: Callable[[], Database],  # noqa: F811
+) -> None:
+    """PostgreSQL only (the tables of buckets): the cut-off is ``statement_timestamp()``, which
+    an index scan can compare with (``clock_timestamp()`` is volatile and forced a scan)."""
+    database = databases()
+    if database.dialect != "postgresql":
+        pytest.skip("the rate-limit tables are PostgreSQL's")
+    for statement, params in (
+        (ratelimit._PRUNE, {"full": 60.0}),
+        (auth_throttle._PRUNE, {"full": 60.0, "prefix": "x%"}),
+    ):
+        with database.engine.begin() as connection:
+            connection.execute(text("SET LOCAL enable_seqscan = off"))
+            rows = connection.execute(text(f"EXPLAIN {statement.text}"), params).all()
+        assert "ix_rate_limits_updated_at" in "\n".join(str(row[0]) for row in rows)
