@@ -5,16 +5,20 @@ stays the temp area (uploads are received and hashed there, as before) and becom
 cache; the bucket is the record that every process and host shares:
 
 - Uploads stream into the bucket while they arrive: each full ``PART_BYTES`` part of the temp
-  file goes up (``UPLOAD_THREADS`` at a time) as a part of a multipart upload to a staging key
-  ``<prefix>/staging/<token>-<uuid>``. ``commit`` verifies the sha256, completes that upload,
-  copies the object server-side to its content-addressed key ``<prefix>/ab/cd/<sha256>``
-  (no bytes through this host) and deletes the staging object, all before it returns, so the
-  row (committed after it) never names bytes the bucket lacks. A failed or refused upload
-  aborts its multipart upload; a killed one leaves an unfinished multipart upload, which S3
-  never shows as an object (a bucket lifecycle rule ``AbortIncompleteMultipartUpload`` removes
-  its parts), or, killed between completion and copy, a staging object that no row names,
-  deleted by the collector after ``STAGING_GRACE_SECONDS``. Files under one part go up with
-  one ``PUT`` at commit.
+  file goes up (``UPLOAD_THREADS`` at a time) as a part of a multipart upload to a fresh key
+  ``<prefix>/uploads/<token>-<uuid>`` (the digest is not known yet). ``commit`` verifies the
+  sha256, completes that upload, then names it: an empty object at the content-addressed key
+  ``<prefix>/ab/cd/<sha256>`` whose metadata ``location`` is the upload's key. Both happen
+  before ``commit`` returns, so the row (committed after it) never names bytes the bucket
+  lacks, and no byte is copied after the last one arrived. Files under one part go up with one
+  ``PUT`` at the content-addressed key itself (no ``location``: the object is the bytes).
+  Readers ask the content-addressed key once per blob and process (remembered: both objects are
+  never changed or deleted). A failed or refused upload aborts its multipart upload; a killed
+  one leaves an unfinished multipart upload, which S3 never shows as an object (a bucket
+  lifecycle rule ``AbortIncompleteMultipartUpload`` removes its parts). Two processes that
+  upload the same new bytes at once both complete; the last name wins and the other upload
+  stays as an object that nothing names, like one whose process was killed between completing
+  and naming it (harmless; collect offline with the rest, below).
 - Reads: a blob missing from the cache is fetched whole for the callers that need a file
   (prompt media, model files: ``path_for``); downloads stream ``Range`` requests from the
   bucket without filling the cache.
@@ -29,7 +33,7 @@ cache; the bucket is the record that every process and host shares:
   the same bytes, so unreferenced objects stay in the bucket (collect them offline).
 
 Library: boto3 (AWS's own SDK, the most widely used S3 client, S3-compatible servers test
-against it; multipart uploads, ranged GETs, server-side copies, presigning and the standard
+against it; multipart uploads, ranged GETs, presigning and the standard
 credential chain are built in). obstore is faster but younger and its API still changes
 between minor versions; minio is MinIO's client, smaller, with fewer users outside MinIO. The
 endpoint and credentials come from the standard variables: ``AWS_ENDPOINT_URL`` (e.g.
@@ -50,7 +54,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -63,10 +66,7 @@ PART_BYTES = 16 * 1024 * 1024
 """Bytes per part of a streamed upload (S3: at least 5 MiB, at most 10,000 parts)."""
 UPLOAD_THREADS = 2
 """Parts in flight at once per process (each holds one part in memory while it is sent)."""
-COPY_PART_BYTES = 64 * 1024 * 1024
-"""Server-side copies above this go part by part (``UploadPartCopy``), in parallel."""
-STAGING = "staging"
-STAGING_GRACE_SECONDS = 24 * 3600.0
+UPLOADS = "uploads"
 CACHE_RECENT_SECONDS = 60.0
 BUCKET_CHECK_SECONDS = 5.0
 CONTENT_TYPE = "application/octet-stream"
@@ -80,7 +80,7 @@ class S3BlobWriter(BlobWriter):
     def __init__(self, store: S3BlobStore, max_bytes: int | None) -> None:
         super().__init__(store, max_bytes)
         self._reader: int | None = os.open(self.temp_path, os.O_RDONLY)  # survives the rename
-        self._staging = ""
+        self._upload_key = ""
         self._upload_id: str | None = None
         self._parts: list[Future[dict[str, Any]]] = []
         self._sent = 0
@@ -96,12 +96,12 @@ class S3BlobWriter(BlobWriter):
     def _send_part(self, length: int) -> None:
         store = self._store
         if self._upload_id is None:
-            self._staging = store.staging_key()
+            self._upload_key = store.upload_key()
             self._upload_id = store.client.create_multipart_upload(
-                Bucket=store.bucket, Key=self._staging, ContentType=CONTENT_TYPE
+                Bucket=store.bucket, Key=self._upload_key, ContentType=CONTENT_TYPE
             )["UploadId"]
         assert self._reader is not None
-        args = (self._staging, self._upload_id, len(self._parts) + 1, self._reader, self._sent)
+        args = (self._upload_key, self._upload_id, len(self._parts) + 1, self._reader, self._sent)
         self._parts.append(store.executor().submit(store.upload_part, *args, length))
         self._sent += length
 
@@ -134,15 +134,12 @@ class S3BlobWriter(BlobWriter):
         parts = [part.result() for part in self._parts]
         store.client.complete_multipart_upload(
             Bucket=store.bucket,
-            Key=self._staging,
+            Key=self._upload_key,
             UploadId=self._upload_id,
             MultipartUpload={"Parts": parts},
         )
         self._upload_id = None
-        try:
-            store.copy_into_place(self._staging, digest)
-        finally:
-            store.client.delete_object(Bucket=store.bucket, Key=self._staging)
+        store.name(digest, self._upload_key)
 
     def _abort(self) -> None:
         """Stop the parts not yet sent and abort the multipart upload (best effort: what
@@ -154,10 +151,10 @@ class S3BlobWriter(BlobWriter):
             upload_id, self._upload_id = self._upload_id, None
             try:
                 self._store.client.abort_multipart_upload(
-                    Bucket=self._store.bucket, Key=self._staging, UploadId=upload_id
+                    Bucket=self._store.bucket, Key=self._upload_key, UploadId=upload_id
                 )
             except Exception:
-                log.warning("could not abort the multipart upload of %s", self._staging)
+                log.warning("could not abort the multipart upload of %s", self._upload_key)
 
     def _close_reader(self) -> None:
         if self._reader is not None:
@@ -204,6 +201,7 @@ class S3BlobStore(BlobStore):
         self.client = client
         self.cache_bytes = cache_bytes
         self.readers: Counter[str] = Counter()
+        self._locations: dict[str, str] = {}
         self._added = 0
         self._local = threading.local()
         self._executor: ThreadPoolExecutor | None = None
@@ -217,9 +215,33 @@ class S3BlobStore(BlobStore):
     def _prefixed(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
-    def staging_key(self) -> str:
+    def upload_key(self) -> str:
         """A fresh key for an upload whose digest is not known yet."""
-        return self._prefixed(f"{STAGING}/{self.token}-{uuid.uuid4().hex}")
+        return self._prefixed(f"{UPLOADS}/{self.token}-{uuid.uuid4().hex}")
+
+    def name(self, sha256: str, location: str) -> None:
+        """Make the content-addressed key of ``sha256`` name the object at ``location``."""
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self.key(sha256),
+            Body=b"",
+            ContentType=CONTENT_TYPE,
+            Metadata={"sha256": sha256, "location": location},
+        )
+        with self.lock:
+            self._locations[sha256] = location
+
+    def location(self, sha256: str) -> str:
+        """The key that holds the blob's bytes (asked once per blob and process)."""
+        with self.lock:
+            known = self._locations.get(sha256)
+        if known is None:
+            key = self.key(sha256)
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            known = str(head.get("Metadata", {}).get("location") or key)
+            with self.lock:
+                self._locations[sha256] = known
+        return known
 
     def executor(self) -> ThreadPoolExecutor:
         """The threads that send parts (started on first use)."""
@@ -272,24 +294,6 @@ class S3BlobStore(BlobStore):
         )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
-    def _object_args(self, sha256: str) -> dict[str, Any]:
-        return {"ContentType": CONTENT_TYPE, "Metadata": {"sha256": sha256}}
-
-    def copy_into_place(self, staging: str, sha256: str) -> None:
-        """Copy a staging object to the blob's key, server-side."""
-        from boto3.s3.transfer import TransferConfig
-
-        config = TransferConfig(
-            multipart_threshold=COPY_PART_BYTES, multipart_chunksize=COPY_PART_BYTES
-        )
-        self.client.copy(
-            {"Bucket": self.bucket, "Key": staging},
-            self.bucket,
-            self.key(sha256),
-            ExtraArgs={**self._object_args(sha256), "MetadataDirective": "REPLACE"},
-            Config=config,
-        )
-
     def upload(self, sha256: str) -> None:
         """Put the cached blob (under one part) into the bucket unless it is there already."""
         if self.exists(sha256):
@@ -298,7 +302,11 @@ class S3BlobStore(BlobStore):
             source = self.path_for(sha256)
         with source.open("rb") as body:
             self.client.put_object(
-                Bucket=self.bucket, Key=self.key(sha256), Body=body, **self._object_args(sha256)
+                Bucket=self.bucket,
+                Key=self.key(sha256),
+                Body=body,
+                ContentType=CONTENT_TYPE,
+                Metadata={"sha256": sha256},
             )
 
     def path_for(self, sha256: str) -> Path:
@@ -311,7 +319,7 @@ class S3BlobStore(BlobStore):
         fd, name = tempfile.mkstemp(prefix=self.temp_prefix("model-"), dir=self.tmp_dir)
         os.close(fd)
         try:
-            self.client.download_file(self.bucket, self.key(sha256), name)
+            self.client.download_file(self.bucket, self.location(sha256), name)
             os.replace(name, path)
         except Exception:
             Path(name).unlink(missing_ok=True)  # not in the bucket either: the caller finds none
@@ -335,7 +343,7 @@ class S3BlobStore(BlobStore):
                 if self.readers[sha256] <= 0:
                     del self.readers[sha256]
         answer = self.client.get_object(
-            Bucket=self.bucket, Key=self.key(sha256), Range=f"bytes={start}-{end}"
+            Bucket=self.bucket, Key=self.location(sha256), Range=f"bytes={start}-{end}"
         )
         body = answer["Body"]
         try:
@@ -384,28 +392,10 @@ class S3BlobStore(BlobStore):
     def remove_unreferenced(
         self, referenced: Callable[[list[str]], set[str]], *, grace_seconds: float
     ) -> int:
-        """As locally, for the cache (the objects stay, see the module); then trim the cache
-        and delete staging objects older than ``STAGING_GRACE_SECONDS``."""
+        """As locally, for the cache (the objects stay, see the module); then trim the cache."""
         with self.local_only():
             removed = super().remove_unreferenced(referenced, grace_seconds=grace_seconds)
-        return removed + self.trim_cache() + self.remove_stale_staging(STAGING_GRACE_SECONDS)
-
-    def remove_stale_staging(self, older_than_seconds: float) -> int:
-        """Delete staging objects (of uploads killed between completion and copy) older than
-        ``older_than_seconds``; returns how many."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self._prefixed(f"{STAGING}/")
-        )
-        stale = [
-            item["Key"]
-            for page in pages
-            for item in page.get("Contents", [])
-            if item["LastModified"] <= cutoff
-        ]
-        for key in stale:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-        return len(stale)
+        return removed + self.trim_cache()
 
     def check(self) -> None:
         """Raise if the temp area cannot be written or the bucket does not answer (asked at

@@ -72,12 +72,16 @@ def test_upload_goes_to_the_bucket_and_downloads_with_range_from_it(make_server,
         assert created.status_code == 201, created.text
         artifact_id = created.json()["artifact_id"]
         key = f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}"
-        assert _keys(s3_env, prefix) == [key]  # the staging object is gone
+        (location,) = _keys(s3_env, f"{prefix}/uploads/")  # the streamed bytes ...
+        assert sorted(_keys(s3_env, prefix)) == [key, location]
         assert _uploads(s3_env, prefix) == []
-        head = s3_client(s3_env).head_object(Bucket=BUCKET, Key=key)
-        assert head["ContentLength"] == len(data) and head["Metadata"]["sha256"] == digest
-        again = _upload(client, session_id, data)  # the same bytes: no second object
-        assert again.status_code == 201 and _keys(s3_env, prefix) == [key]
+        named = s3_client(s3_env).head_object(Bucket=BUCKET, Key=key)  # ... named by the digest
+        assert named["Metadata"] == {"sha256": digest, "location": location}
+        assert s3_client(s3_env).head_object(Bucket=BUCKET, Key=location)["ContentLength"] == len(
+            data
+        )
+        again = _upload(client, session_id, data)  # the same bytes: nothing more in the bucket
+        assert again.status_code == 201 and sorted(_keys(s3_env, prefix)) == [key, location]
         assert _uploads(s3_env, prefix) == []
         # another host: nothing cached locally, every byte comes from the bucket
         server.stop()
@@ -144,7 +148,7 @@ def test_a_server_killed_mid_upload_leaves_nothing_visible(make_server, s3_env):
         assert stalled.wait(60)
         deadline = time.monotonic() + 60
         while True:  # the server has sent parts of the file into a multipart upload
-            uploads = _uploads(s3_env, f"{prefix}/staging/")
+            uploads = _uploads(s3_env, f"{prefix}/uploads/")
             if uploads:
                 parts = s3.list_parts(Bucket=BUCKET, Key=uploads[0]["Key"],
                                       UploadId=uploads[0]["UploadId"]).get("Parts", [])  # fmt: skip
@@ -227,26 +231,21 @@ def test_files_used_recently_are_never_evicted(store):
     assert store.trim_cache() == 0 and _cached(store) == set(digests)
 
 
-def test_the_collector_deletes_stale_staging_objects_only(store, s3_env):
-    s3 = s3_client(s3_env)
-    stale = store.staging_key()
-    s3.put_object(Bucket=BUCKET, Key=stale, Body=b"left by a process killed before its copy")
-    digest = store.put_bytes(b"kept")
-    store.release(digest)
-    assert store.remove_stale_staging(3600) == 0  # young: maybe an upload in progress
-    assert store.remove_stale_staging(0) == 1
-    assert _keys(s3_env, store.prefix) == [store.key(digest)]
-
-
 def test_a_part_size_file_streams_and_commits(store, s3_env, monkeypatch):
     monkeypatch.setattr(s3store, "PART_BYTES", 5 * MIB)
     writer = store.writer()
     data = os.urandom(10 * MIB)  # exactly two parts: no rest
     writer.write(data[: 7 * MIB])
     writer.write(data[7 * MIB :])
-    assert len(_uploads(s3_env, f"{store.prefix}/staging/")) == 1
+    assert len(_uploads(s3_env, f"{store.prefix}/uploads/")) == 1  # sent while written
     digest = writer.commit(hashlib.sha256(data).hexdigest())
     store.release(digest)
-    assert _keys(s3_env, store.prefix) == [store.key(digest)]
-    body = s3_client(s3_env).get_object(Bucket=BUCKET, Key=store.key(digest))["Body"].read()
+    (location,) = _keys(s3_env, f"{store.prefix}/uploads/")
+    assert sorted(_keys(s3_env, store.prefix)) == [store.key(digest), location]
+    body = s3_client(s3_env).get_object(Bucket=BUCKET, Key=location)["Body"].read()
     assert body == data and _uploads(s3_env, store.prefix) == []
+    other_host = S3BlobStore(store.root / "other", f"s3://{BUCKET}/{store.prefix}", store.client)
+    other_host.open()
+    assert b"".join(other_host.read_range(digest, 5, 5 * MIB + 4)) == data[5 : 5 * MIB + 5]
+    assert other_host.path_for(digest).read_bytes() == data  # found through the name
+    other_host.close()
