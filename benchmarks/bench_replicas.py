@@ -8,7 +8,7 @@ third process (this script, through ``PromptQueue.complete``, what a bridge call
 it. The figure is the time from that commit to each long-poll's answer: PostgreSQL
 ``NOTIFY`` (sent by a trigger in the completing transaction) → each server's ``LISTEN``
 connection → its waiting readers. Load (``--load-seconds``): requests/s and p50/p99 of
-``GET /api/artifacts?limit=100`` (200 stored) from ``--connections`` clients in this process,
+``GET /api/artifacts?limit=100`` (200 more stored) from ``--connections`` clients in this process,
 sent to A only, then spread over A and B. Queue (``--queue``): that many prompts submitted over
 HTTP, alternately through A and B, then drained by two claimers (two bridges' worth of
 ``claim_next`` + ``complete``, each with its own engine) racing for them; it checks that every
