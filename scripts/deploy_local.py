@@ -175,7 +175,7 @@ def check(apis: list[str]) -> dict[str, object]:
             if result["state"] in ("completed", "failed"):
                 break
         answered = time.monotonic() - submitted
-        data = os.urandom(3 * 1024 * 1024)
+        data = os.urandom(40 * 1024 * 1024)  # above one part: streamed into the bucket
         session_id = client.post(f"{apis[0]}/api/sessions", json={"description": "deploy"}).json()[
             "session_id"
         ]
