@@ -1,6 +1,7 @@
 """Several server processes on one database: SQLite refuses a second one; on PostgreSQL a
-change made by one process wakes the long-polls of every other, and the rate limit holds per
-key across them (run with ``scripts/with_postgres.sh`` for the PostgreSQL tests)."""
+change made by one process wakes the long-polls of every other, one Idempotency-Key sent to
+all of them at once makes one record, and the rate limit holds per key across them (run with
+``scripts/with_postgres.sh`` for the PostgreSQL tests)."""
 
 from __future__ import annotations
 
@@ -114,6 +115,42 @@ def test_rate_limit_holds_per_key_across_processes(make_server):
         for live in (a, b, a, b, a, b)
     ]
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+@postgres_only
+def test_one_idempotency_key_sent_to_both_processes_at_once_makes_one_record(make_server):
+    a = make_server(**QUIET)
+    b = make_server(DATABASE_URL=a.env["DATABASE_URL"], **QUIET)
+    headers = {**a.headers, "Idempotency-Key": "replicas-once"}
+    start = threading.Barrier(16)
+    answers: list[httpx.Response] = []
+
+    def send(base: str) -> None:
+        start.wait(10)
+        answers.append(
+            httpx.post(f"{base}/api/sessions", json={"description": "replicas-once"},
+                       headers=headers, timeout=30)
+        )  # fmt: skip
+
+    threads = [threading.Thread(target=send, args=(s.base_url,)) for s in (a, b) * 8]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == 16
+    assert {answer.status_code for answer in answers} <= {201, 409}  # 409: the first in flight
+    created = {answer.json()["session_id"] for answer in answers if answer.status_code == 201}
+    assert len(created) == 1
+    for live in (a, b):  # a replay from either process returns the first answer
+        replay = httpx.post(
+            f"{live.base_url}/api/sessions", json={"description": "replicas-once"}, headers=headers
+        )
+        assert replay.status_code == 201 and replay.json()["session_id"] in created
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        listed = httpx.get(
+            f"{live.base_url}/api/sessions", params={"limit": 500}, headers=a.headers
+        ).json()
+        assert sum(item["description"] == "replicas-once" for item in listed) == 1
 
 
 @postgres_only
