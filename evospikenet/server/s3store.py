@@ -95,6 +95,9 @@ class S3BlobWriter(BlobWriter):
 
     def _send_part(self, length: int) -> None:
         store = self._store
+        for sent in self._parts:  # a failed part fails the upload now, not after the last byte
+            if sent.done() and (error := sent.exception()) is not None:
+                raise error
         if self._upload_id is None:
             self._upload_key = store.upload_key()
             self._upload_id = store.client.create_multipart_upload(

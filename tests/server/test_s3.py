@@ -249,3 +249,21 @@ def test_a_part_size_file_streams_and_commits(store, s3_env, monkeypatch):
     assert b"".join(other_host.read_range(digest, 5, 5 * MIB + 4)) == data[5 : 5 * MIB + 5]
     assert other_host.path_for(digest).read_bytes() == data  # found through the name
     other_host.close()
+
+
+def test_a_failed_part_fails_the_upload_before_its_end(store, s3_env, monkeypatch):
+    monkeypatch.setattr(s3store, "PART_BYTES", 5 * MIB)
+    s3 = s3_client(s3_env)
+    writer = store.writer()
+    writer.write(os.urandom(5 * MIB))  # part 1 goes up
+    (upload,) = _uploads(s3_env, f"{store.prefix}/uploads/")
+    s3.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="UploadPart"):  # a part finds no upload ...
+        for _ in range(60):
+            writer.write(os.urandom(MIB))  # ... and a later write says so
+            time.sleep(0.05)
+    writer.discard()
+    assert _keys(s3_env, store.prefix) == [] and _uploads(s3_env, store.prefix) == []
+    assert list(store.tmp_dir.iterdir()) == []
