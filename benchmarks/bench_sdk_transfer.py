@@ -1,7 +1,7 @@
 """Upload and download throughput of the SDK against curl, with the SDK's peak RSS, and the
 generated client's buffered download beside them.
 
-    .venv/bin/python benchmarks/bench_sdk_transfer.py --size-mib 1024
+    .venv/bin/python benchmarks/bench_sdk_transfer.py --size-mib 1024 [--repeat 2]
 
 One live server on 127.0.0.1 (same machine, so server and client share the CPUs). Each
 transfer runs in its own child process, which reports its wall time and peak RSS
@@ -9,7 +9,8 @@ transfer runs in its own child process, which reports its wall time and peak RSS
 curl sends the same headers as the SDK (the API key, and a fresh Idempotency-Key on uploads, so
 the server fingerprints both bodies alike). The SDK upload hashes the file while it sends it (one
 pass) and adds its sha256 after it; the SDK download time includes verifying the sha256 and the
-fsync + rename into place, which curl (``-o``) does not do.
+fsync + rename into place, which curl (``-o``) does not do. Each transfer runs ``--repeat``
+times, curl and the SDK in turns (ABBA...); the median is reported, and every run's figure.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import argparse
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +106,8 @@ def make_file(path: Path, size: int) -> str:
             out.write(piece)
             digest.update(piece)
             written += len(piece)
+        out.flush()
+        os.fsync(out.fileno())  # no writeback of it left to slow down the first transfer
     return digest.hexdigest()
 
 
@@ -114,9 +119,34 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def summary(runs: list[dict[str, Any]], mib: float) -> dict[str, Any]:
+    """One kind's runs: the median throughput (and each run's), the worst RSS, median CPU."""
+    speeds = [round(mib / r["seconds"], 1) for r in runs]
+    entry: dict[str, Any] = {
+        "mib_per_s": statistics.median(speeds),
+        "runs_mib_per_s": speeds,
+        "rss_self_mib": round(max(r["rss_self_mib"] for r in runs), 1),
+        "rss_children_mib": round(max(r["rss_children_mib"] for r in runs), 1),
+        "client_cpu_s": round(statistics.median(r["client_cpu_s"] for r in runs), 2),
+    }
+    if all("server_cpu_s" in r for r in runs):
+        entry["server_cpu_s"] = round(statistics.median(r["server_cpu_s"] for r in runs), 2)
+    return entry
+
+
+def interleaved(kinds: tuple[str, ...], repeat: int) -> list[str]:
+    """``kinds`` ``repeat`` times, every other round reversed (ABBA...), so that neither side
+    always runs first (after a fresh file, or behind the other's disk writeback)."""
+    order: list[str] = []
+    for round_ in range(repeat):
+        order += kinds if round_ % 2 == 0 else kinds[::-1]
+    return order
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each transfer")
     parser.add_argument("--skip-generated", action="store_true")
     args = parser.parse_args()
     size = args.size_mib * 1024 * 1024
@@ -129,31 +159,30 @@ def main() -> None:
 
             client = EvoSpikeNetAPIClient(base_url=server.base_url, api_key=API_KEY)
             session_id = client.create_log_session("transfer bench")["session_id"]
-            results: dict[str, Any] = {"size_mib": mib, "bytes_intact": True}
-            uploads = ("curl_upload", "sdk_upload")
+            runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            uploads = interleaved(("curl_upload", "sdk_upload"), args.repeat)
             for kind in uploads:
-                results[kind] = run(kind, server, session_id, str(source))
+                runs[kind].append(run(kind, server, session_id, str(source)))
             stored = client.list_artifacts(session_id=session_id)
             if [a["sha256"] for a in stored] != [source_sha256] * len(uploads):
                 raise RuntimeError(f"an upload was stored with another sha256: {stored}")
             artifact_id = stored[0]["artifact_id"]
-            kinds = ["curl_download", "sdk_download"]
+            downloads = interleaved(("curl_download", "sdk_download"), args.repeat)
             if not args.skip_generated:
-                kinds.append("generated_download")
-            for kind in kinds:
+                downloads.append("generated_download")
+            for kind in downloads:
                 target = Path(tmp) / f"{kind}.bin"
-                results[kind] = run(kind, server, artifact_id, str(target))
+                runs[kind].append(run(kind, server, artifact_id, str(target)))
                 if sha256_of(target) != source_sha256:
                     raise RuntimeError(f"{kind}: the downloaded bytes differ from the source")
                 target.unlink()
-            for kind in (*uploads, *kinds):
-                entry = results[kind]
-                entry["mib_per_s"] = round(mib / entry["seconds"], 1)
-                entry["seconds"] = round(entry["seconds"], 2)
-                entry["rss_self_mib"] = round(entry["rss_self_mib"], 1)
-                entry["rss_children_mib"] = round(entry["rss_children_mib"], 1)
-                entry["client_cpu_s"] = round(entry["client_cpu_s"], 2)
             client.close()
+    results: dict[str, Any] = {"size_mib": mib, "repeat": args.repeat, "bytes_intact": True}
+    results.update({kind: summary(kind_runs, mib) for kind, kind_runs in runs.items()})
+    results["sdk_vs_curl"] = {
+        way: round(results[f"sdk_{way}"]["mib_per_s"] / results[f"curl_{way}"]["mib_per_s"], 2)
+        for way in ("upload", "download")
+    }
     print(json.dumps(results, indent=2))
 
 

@@ -203,25 +203,30 @@ async def read_multipart(
         max_header_size=MAX_PART_HEADER_LINE_BYTES,
     )
 
-    def feed(data: bytes) -> None:
+    def feed(chunks: list[bytes]) -> None:
         try:
-            parser.write(data)
+            for chunk in chunks:
+                parser.write(chunk)
         except FormParserError as exc:
             raise unparsable(f"the multipart body is malformed: {exc}") from None
 
+    # The event loop only counts and collects the received chunks (never copies them: it is
+    # the server's one serial thread); each FEED_BYTES of them go to a worker thread at once.
     received = 0
-    pending = bytearray()
+    pending: list[bytes] = []
+    pending_bytes = 0
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > max_body:
                 raise too_large(max_file_bytes)
-            pending += chunk
-            if len(pending) >= FEED_BYTES:
-                data, pending = bytes(pending), bytearray()
+            pending.append(chunk)
+            pending_bytes += len(chunk)
+            if pending_bytes >= FEED_BYTES:
+                data, pending, pending_bytes = pending, [], 0
                 await run_cpu(feed, data)
         if pending:
-            await run_cpu(feed, bytes(pending))
+            await run_cpu(feed, pending)
         if not collector.ended:
             raise unparsable("the multipart body ended before its closing boundary")
         return collector.result
