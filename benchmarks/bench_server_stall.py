@@ -116,6 +116,18 @@ def _probe(base_url: str, seconds: float) -> dict[str, float]:
     }
 
 
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of a process's main thread (the event loop) and of all its
+    threads, in seconds (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(stat: str) -> float:
+        fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    return used(f"/proc/{pid}/task/{pid}/stat"), used(f"/proc/{pid}/stat")
+
+
 def _load_average() -> list[float]:
     return [float(figure) for figure in Path("/proc/loadavg").read_text().split()[:3]]
 
@@ -154,11 +166,16 @@ def main() -> None:
                 args.idempotency_key,
             ),
         )
+        cpu_before = _cpu_seconds(server.process.pid)
         loader.start()
         time.sleep(3)  # the loader builds its bodies and starts sending
         loaded = _probe(server.base_url, args.seconds)
         counts = results.get(timeout=300)
         loader.join(60)
+        cpu_after = _cpu_seconds(server.process.pid)
+    body_mib = {"prompt": 2 * MEDIA_BYTES * 4 / 3 / MIB, "upload": args.upload_mib}
+    received_mib = sum(n * body_mib[key.split("_")[0]] for key, n in counts.items())
+    loop_cpu, all_cpu = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
     print(
         json.dumps(
             {
@@ -170,6 +187,10 @@ def main() -> None:
                 "seconds": args.seconds,
                 "idempotency_key": args.idempotency_key,
                 "load_average_before_after": [load_before, _load_average()],
+                "server_cpu_ms_per_mib": {
+                    "event_loop": round(loop_cpu * 1000 / received_mib, 2),
+                    "all_threads": round(all_cpu * 1000 / received_mib, 2),
+                },
             },
             indent=2,
         )

@@ -27,6 +27,7 @@ from starlette.requests import Request
 
 from evospikenet.server import jsonbody
 from evospikenet.server.errors import ApiError, safe_text, unparsable
+from evospikenet.server.offload import run_cpu
 
 SPEC_URI = "urn:evospikenet:openapi"
 INLINE_PARSE_BYTES = 64 * 1024
@@ -330,8 +331,8 @@ async def read_body(request: Request, max_bytes: int) -> jsonbody.Body:
     """The JSON body: 400 ``VAL_002`` for a Content-Type other than JSON or a compressed body,
     413 ``MEDIA_001`` past ``max_bytes``.
 
-    Chunks are copied into one ``jsonbody.BodyBuffer`` as they arrive, so that no
-    megabyte-long allocation, join or free runs under the GIL."""
+    Chunks are kept in a ``jsonbody.BodyBuffer`` as they arrive; a large body is put together
+    in a worker thread, without megabyte-long GIL holds."""
     content_type = request.headers.get("content-type", "application/json")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
@@ -341,15 +342,16 @@ async def read_body(request: Request, max_bytes: int) -> jsonbody.Body:
     length = int(declared) if declared is not None and declared.isdigit() else None
     if length is not None and length > max_bytes:
         raise ApiError(413, "MEDIA_001", f"the body exceeds {max_bytes} bytes", kind="too-large")
-    capacity = max_bytes if length is None else length
-    body = jsonbody.BodyBuffer(capacity)
+    body = jsonbody.BodyBuffer()
     async for chunk in request.stream():
-        if body.size + len(chunk) > capacity:
+        if body.size + len(chunk) > max_bytes:
             raise ApiError(
                 413, "MEDIA_001", f"the body exceeds {max_bytes} bytes", kind="too-large"
             )
         body.append(chunk)
-    return body.contents()
+    if body.size < jsonbody.MAPPED_BYTES:
+        return body.contents()
+    return await run_cpu(body.contents)
 
 
 def parse_json(raw: jsonbody.Body, keep: frozenset[str] = frozenset()) -> Any:
