@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "evospikenet" / "models" / "default"
 DEFAULT_WORK = REPO / "data" / "train-default"
 JAPANESE_TEXT = REPO / "data" / "corpus" / "ja"
+BASELINE_BATCH = 16  # the spiking run's batch (train_and_save keeps train_lm's default)
 SAMPLE_PROMPTS = (
     "人工知能とは",
     "AIとは?",
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="with --baseline: stop after this many optimizer steps instead (the spiking run's "
         "token count); state and result go to baseline-steps-N.pt / .json",
+    )
+    parser.add_argument(
+        "--evaluate-now",
+        action="store_true",
+        help="with --baseline: evaluate the run's checkpoint as it stands, without training",
     )
     args = parser.parse_args(argv)
     if args.baseline:
@@ -175,25 +181,38 @@ def train_baseline(args: argparse.Namespace) -> int:
     )
     steps = args.baseline_steps
     stem = "baseline" if steps is None else f"baseline-steps-{steps}"
-    report = train_lm(
-        model,
-        train_ids,
-        seconds=None if steps else args.minutes * 60,
-        steps=steps,
-        learning_rate=3e-3,
-        seed=args.seed,
-        clock=time.process_time,
-        checkpoint=args.work_dir / ("baseline-checkpoint.pt" if steps is None else f"{stem}.pt"),
-        checkpoint_every=args.checkpoint_minutes * 60,
-    )
+    checkpoint = args.work_dir / ("baseline-checkpoint.pt" if steps is None else f"{stem}.pt")
+    if args.evaluate_now:
+        # A look at a run still in progress (its learning rate not yet annealed).
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        model.eval()
+        done_steps, cpu_seconds = int(state["step"]), float(state["elapsed"])
+        stem += f"-at-{cpu_seconds / 60:.0f}-cpu-min"
+    else:
+        report = train_lm(
+            model,
+            train_ids,
+            seconds=None if steps else args.minutes * 60,
+            steps=steps,
+            batch_size=BASELINE_BATCH,
+            learning_rate=3e-3,
+            seed=args.seed,
+            clock=time.process_time,
+            checkpoint=checkpoint,
+            checkpoint_every=args.checkpoint_minutes * 60,
+        )
+        done_steps, cpu_seconds = report.steps, report.seconds
     budget = f"{steps} steps" if steps else f"{args.minutes} CPU minutes"
+    if args.evaluate_now:
+        budget = f"checkpoint of a run in progress towards {budget}"
     result: dict[str, object] = {
         "model": "BaselineTextLM",
         "parameters": sum(p.numel() for p in model.parameters()),
         "budget": f"{budget}, {args.threads} thread(s)",
-        "cpu_seconds": round(report.seconds, 1),
-        "training_steps": report.steps,
-        "training_tokens_seen": report.tokens,
+        "cpu_seconds": round(cpu_seconds, 1),
+        "training_steps": done_steps,
+        "training_tokens_seen": done_steps * BASELINE_BATCH * arch["context_length"],
     }
     docs = {
         "all": english.heldout + japanese.heldout,
