@@ -123,7 +123,7 @@ def summary(runs: list[dict[str, Any]], mib: float) -> dict[str, Any]:
     """One kind's runs: the median throughput (and each run's), the worst RSS, median CPU."""
     speeds = [round(mib / r["seconds"], 1) for r in runs]
     entry: dict[str, Any] = {
-        "mib_per_s": statistics.median(speeds),
+        "mib_per_s": round(statistics.median(speeds), 1),
         "runs_mib_per_s": speeds,
         "rss_self_mib": round(max(r["rss_self_mib"] for r in runs), 1),
         "rss_children_mib": round(max(r["rss_children_mib"] for r in runs), 1),

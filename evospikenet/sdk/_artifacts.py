@@ -66,7 +66,7 @@ QUEUE_DEPTH = 8
 POOL_BUFFERS = QUEUE_DEPTH
 #: Bytes written to a download's temp file after which it is flushed to disk in the background
 #: (:class:`_BackgroundSync`), so the fsync before the rename finds little left to write.
-SYNC_EVERY = 64 * CHUNK
+SYNC_EVERY = 16 * CHUNK
 _RESET = object()
 _STOP = object()
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
