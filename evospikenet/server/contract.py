@@ -27,7 +27,7 @@ from starlette.requests import Request
 
 from evospikenet.server import jsonbody
 from evospikenet.server.errors import ApiError, safe_text, unparsable
-from evospikenet.server.offload import run_cpu
+from evospikenet.server.offload import run_cpu_steps, run_steps
 
 SPEC_URI = "urn:evospikenet:openapi"
 INLINE_PARSE_BYTES = 64 * 1024
@@ -350,8 +350,8 @@ async def read_body(request: Request, max_bytes: int) -> jsonbody.Body:
             )
         body.append(chunk)
     if body.size < jsonbody.MAPPED_BYTES:
-        return body.contents()
-    return await run_cpu(body.contents)
+        return run_steps(body.contents())
+    return await run_cpu_steps(body.contents())
 
 
 def parse_json(raw: jsonbody.Body, keep: frozenset[str] = frozenset()) -> Any:

@@ -28,6 +28,8 @@ import mmap
 import uuid
 from typing import Any, TypeAlias
 
+from evospikenet.server.offload import Steps
+
 LONG_STRING = 64 * 1024
 MAX_STRINGS = 10_000
 """Bodies with more strings than this are parsed by ``json.loads`` itself (no long strings to
@@ -54,9 +56,9 @@ class BodyBuffer:
         self._chunks.append(chunk)
         self.size += len(chunk)
 
-    def contents(self) -> Body:
-        """The body, exactly ``size`` bytes; from ``MAPPED_BYTES`` on in an ``mmap`` (blocking
-        for large bodies: run it in a worker thread). The chunks are released as they are
+    def contents(self) -> Steps[Body]:
+        """The body, exactly ``size`` bytes; from ``MAPPED_BYTES`` on in an ``mmap``, copied a
+        chunk per step (see ``offload.run_cpu_steps``). The chunks are released as they are
         copied, so a body is held about once, not twice."""
         chunks, self._chunks = self._chunks, []
         if self.size < MAPPED_BYTES:
@@ -68,6 +70,7 @@ class BodyBuffer:
             chunk = chunks.pop()
             data[position : position + len(chunk)] = chunk
             position += len(chunk)
+            yield
         return data
 
 

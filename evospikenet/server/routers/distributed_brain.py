@@ -13,7 +13,7 @@ from evospikenet.server.auth import require_api_key, require_node_or_api_key
 from evospikenet.server.catalog import Catalog
 from evospikenet.server.errors import ApiError, validation_error
 from evospikenet.server.jsonbody import LongString
-from evospikenet.server.offload import run_cpu
+from evospikenet.server.offload import Steps, run_cpu_steps
 from evospikenet.server.remote_hosts import remote_log_answer
 from evospikenet.server.routers.common import json_response, validated_body
 from evospikenet.server.routers.sessions import session_not_found
@@ -27,8 +27,8 @@ B64_CHUNK_CHARS = 64 * 1024
 final join of the pieces releases it)."""
 
 
-def decode_media(value: str | LongString, field: str, limit: int) -> bytes:
-    """Strictly decode one base64 media field (blocking; run it in a thread).
+def decode_media(value: str | LongString, field: str, limit: int) -> Steps[bytes]:
+    """Strictly decode one base64 media field, a piece per step (``offload.run_cpu_steps``).
 
     Checks exactly what the contract's ``Base64Media`` pattern says (the standard alphabet,
     a length that is a multiple of 4, padding only at the end), in short steps, and the size
@@ -63,6 +63,7 @@ def decode_media(value: str | LongString, field: str, limit: int) -> bytes:
             parts.append(binascii.a2b_base64(piece, strict_mode=True))
         except (binascii.Error, ValueError):
             raise validation_error(field, "is not valid base64", "base64") from None
+        yield
     return b"".join(parts)
 
 
@@ -89,7 +90,7 @@ async def submit_prompt(request: Request) -> Response:
     media: dict[str, bytes] = {}
     for name in media_fields:
         if isinstance(body.get(name), str | LongString):
-            media[name] = await run_cpu(decode_media, body[name], f"body.{name}", limit)
+            media[name] = await run_cpu_steps(decode_media(body[name], f"body.{name}", limit))
     session_id = body.get("session_id")
     if session_id is not None and not await run_in_threadpool(
         Catalog(state.db).session_exists, session_id
