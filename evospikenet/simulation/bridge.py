@@ -16,6 +16,15 @@ one database; an attempt a coordinator reports working on that the database says
 is adopted (a bridge that restarted mid-prompt takes its result, nothing is done again). A
 coordinator's capacity is counted in the database, across bridges.
 
+Results are delivered reliably: the coordinator keeps each in an outbox, lists it in its
+heartbeats (``results``) and re-sends it until the bridge acknowledges it on
+``evospikenet/api/result_ack``, which the bridge does once the result is recorded or refused
+for good (a repeat of one already recorded is acknowledged again, not written again). An
+attempt whose result a coordinator lists is not taken as lost, and one the bridge does not
+hold is adopted on the same terms as a running one, so a result finished while the server was
+down is taken by the next bridge. A result that arrives before the heartbeat counts if the
+database says that attempt is its sender's current one.
+
 All queue and registry calls run on the bridge's one worker thread, never on Zenoh's.
 """
 
@@ -25,6 +34,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +62,7 @@ MAX_SENDS = 5
 PROMPT_TIMEOUT_SECONDS = 900.0
 LOST_GRACE_SECONDS = 3.0
 RENEW_SECONDS = 5.0
+ANSWERED_LIMIT = 4096
 NODE_TYPE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -114,6 +125,22 @@ class InFlight:
     missing_since: float | None = None
 
 
+def _finished_attempts(listed: Any) -> dict[str, int]:
+    """``{prompt_id: attempt}`` of a coordinator heartbeat's ``results`` (``[id, attempt]``
+    pairs of finished attempts whose result it re-sends until acknowledged); the last attempt
+    listed per prompt, malformed pairs skipped."""
+    if not isinstance(listed, list):
+        return {}
+    return {
+        str(pair[0]): pair[1]
+        for pair in listed
+        if isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[1], int)
+        and not isinstance(pair[1], bool)
+    }
+
+
 def _is_loopback_endpoint(endpoint: str) -> bool:
     host = endpoint.partition("/")[2].rsplit(":", 1)[0].strip("[]")
     return host in {"localhost", "::1"} or host.startswith("127.")
@@ -167,6 +194,8 @@ class SimulationBridge:
         self._thread: threading.Thread | None = None
         self._session: Any = None
         self._renewed = 0.0
+        # (prompt_id, attempt, node) of results recorded or refused: repeats are only re-acked
+        self._answered: OrderedDict[tuple[str, int, str], None] = OrderedDict()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -271,8 +300,9 @@ class SimulationBridge:
             self._give_back(peer.node_id, "its coordinator went offline while working on it")
         elif peer.role == "coordinator" and isinstance(message.get("prompts"), list):
             holding = set(map(str, message["prompts"]))
-            self._adopt(peer.node_id, holding)
-            self._requeue_lost(peer.node_id, holding)
+            finished = _finished_attempts(message.get("results"))
+            self._adopt(peer.node_id, holding, finished)
+            self._requeue_lost(peer.node_id, holding, finished)
         rate = message.get("spike_rate")
         done = message.get("prompts_done")
         host = message.get("host")
@@ -297,26 +327,37 @@ class SimulationBridge:
 
     def _on_result(self, message: dict[str, Any]) -> None:
         prompt_id = message.get("prompt_id")
-        if not isinstance(prompt_id, str):
-            log.warning("dropped a result without prompt_id")
-            return
-        entry = self._in_flight.get(prompt_id)
         attempt = message.get("attempt")
+        sender = message.get("node_id")
+        if not isinstance(prompt_id, str) or not isinstance(sender, str):
+            log.warning("dropped a result without prompt_id or node_id")
+            return
         if not isinstance(attempt, int) or isinstance(attempt, bool):
             log.warning("dropped a result for %s without attempt", prompt_id)
             return
-        sender = message.get("node_id")
-        if entry is None or entry.attempt != attempt or sender != entry.coordinator:
-            # only the node this bridge gave that very attempt may answer it
-            log.warning(
-                "dropped a result for %s attempt %d from %r: not an attempt this bridge gave "
-                "that node",
-                prompt_id,
-                attempt,
-                sender,
-            )
+        key = (prompt_id, attempt, sender)
+        if key in self._answered:  # a re-sent copy: the acknowledgement was not there yet
+            self._ack_result(key)
             return
-        del self._in_flight[prompt_id]
+        entry = self._in_flight.get(prompt_id)
+        if entry is None or entry.attempt != attempt or sender != entry.coordinator:
+            # only the node the database gives that very attempt may answer it
+            if self.queue.held_by(sender, [prompt_id]).get(prompt_id) != attempt:
+                log.warning(
+                    "dropped a result for %s attempt %d from %s: not that node's current attempt",
+                    prompt_id,
+                    attempt,
+                    sender,
+                )
+                self._ack_result(key)  # decided for good: the sender may forget it
+                return
+            log.info("prompt %s (attempt %d) on %s adopted with its result", *key)
+        self._in_flight.pop(prompt_id, None)
+        self._record(message, prompt_id, attempt)
+        self._ack_result(key)
+
+    def _record(self, message: dict[str, Any], prompt_id: str, attempt: int) -> None:
+        """Write a result of the current attempt to the queue."""
         if isinstance(message.get("response"), str):
             if not self.queue.complete(prompt_id, message["response"], attempt):
                 log.info("result for %s attempt %d ignored: not current", prompt_id, attempt)
@@ -328,6 +369,16 @@ class SimulationBridge:
         else:
             log.warning("dropped a result for %s with no response, error or retry", prompt_id)
 
+    def _ack_result(self, key: tuple[str, int, str]) -> None:
+        """Tell the coordinator its result is dealt with (recorded or refused for good)."""
+        self._answered[key] = None
+        self._answered.move_to_end(key)
+        while len(self._answered) > ANSWERED_LIMIT:
+            self._answered.popitem(last=False)
+        prompt_id, attempt, node_id = key
+        ack = {"prompt_id": prompt_id, "attempt": attempt, "node_id": node_id}
+        put_reliable(self._session, topics.RESULT_ACK, self.codec.encode(ack))
+
     def _give_back(self, node_id: str, reason: str) -> None:
         """Requeue the prompts a coordinator held (it went offline or restarted). The server's
         janitor does the same for silent nodes, but only if it runs while the registry shows
@@ -338,14 +389,19 @@ class SimulationBridge:
             state = self.queue.requeue(prompt_id, reason, entry.attempt)
             log.warning("prompt %s given back (%s): now %s", prompt_id, reason, state)
 
-    def _adopt(self, node_id: str, holding: set[str]) -> None:
-        """Take over the attempts a coordinator works on that this bridge did not give it
-        but the database says are its current ones (the bridge that gave them stopped or
-        restarted): renew their leases and accept their results, so they are not done again."""
-        unknown = holding - self._in_flight.keys()
+    def _adopt(self, node_id: str, holding: set[str], finished: dict[str, int]) -> None:
+        """Take over the attempts a coordinator works on, or has finished and not delivered,
+        that this bridge did not give it but the database says are its current ones (the
+        bridge that gave them stopped or restarted): renew their leases and accept their
+        results, so they are not done again."""
+        unknown = (holding | finished.keys()) - self._in_flight.keys()
         if not unknown:
             return
-        adopted = self.queue.held_by(node_id, unknown)
+        adopted = {
+            prompt_id: attempt
+            for prompt_id, attempt in self.queue.held_by(node_id, unknown).items()
+            if prompt_id in holding or finished[prompt_id] == attempt
+        }
         now = time.monotonic()
         for prompt_id, attempt in adopted.items():
             self._in_flight[prompt_id] = InFlight(
@@ -355,15 +411,16 @@ class SimulationBridge:
         if adopted:
             self.queue.renew(adopted)
 
-    def _requeue_lost(self, node_id: str, holding: set[str]) -> None:
-        """Requeue acknowledged prompts the coordinator has not held for ``LOST_GRACE_SECONDS``
-        of heartbeats while their result never arrived (a result in flight arrives within
-        milliseconds; heartbeats and results may overtake each other)."""
+    def _requeue_lost(self, node_id: str, holding: set[str], finished: dict[str, int]) -> None:
+        """Requeue acknowledged prompts the coordinator has neither held nor listed as
+        finished for ``LOST_GRACE_SECONDS`` of heartbeats while their result never arrived (a
+        result in flight arrives within milliseconds; heartbeats and results may overtake
+        each other). A finished one's result is re-sent until acknowledged: wait for it."""
         now = time.monotonic()
         for entry in list(self._in_flight.values()):
             if entry.coordinator != node_id or not entry.acked:
                 continue
-            if entry.prompt_id in holding:
+            if entry.prompt_id in holding or finished.get(entry.prompt_id) == entry.attempt:
                 entry.missing_since = None
             elif entry.missing_since is None:
                 entry.missing_since = now

@@ -6,6 +6,13 @@ auditory node for the audio. A task whose node goes offline (or restarts) mid-pr
 role with no node online for ``role_wait_seconds``, gives the attempt back to the bridge as a
 ``retry`` (the server requeues the prompt until its attempts are spent). A node's error reply
 (bad media) fails the prompt at once: trying again would not help.
+
+Every outcome (response, error or retry) stays in an outbox (in memory, at most
+``OUTBOX_LIMIT``) until the bridge acknowledges it on ``evospikenet/api/result_ack``: the
+coordinator lists it in its heartbeats (``results``: ``[prompt_id, attempt]`` pairs) and
+re-publishes it every ``RESULT_RESEND_SECONDS``, so a result finished while no bridge listens
+(the server restarting) reaches the next one, and the attempt is not done again. A re-sent
+prompt of an attempt already finished gets the outbox's result, not a second run.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +33,8 @@ from evospikenet.simulation.peers import Peer, PeerTable
 
 MONITOR_SECONDS = 0.2
 LOST_GRACE_SECONDS = 3.0
+RESULT_RESEND_SECONDS = 2.0
+OUTBOX_LIMIT = 256
 
 
 @dataclass
@@ -89,6 +99,8 @@ class Coordinator(NodeBase):
         self.peers = PeerTable(offline_after)
         self._jobs: dict[str, Job] = {}
         self._tasks: dict[str, tuple[str, str]] = {}  # task_id -> (prompt_id, role)
+        # finished attempts not yet acknowledged: (prompt_id, attempt) -> (result, last sent)
+        self._outbox: OrderedDict[tuple[str, int], tuple[dict[str, Any], float]] = OrderedDict()
         self._lock = threading.RLock()
 
     # --- Zenoh -------------------------------------------------------------------------
@@ -97,15 +109,18 @@ class Coordinator(NodeBase):
         session.declare_subscriber(topics.HEARTBEAT_ALL, self._on_heartbeat)
         session.declare_subscriber(topics.PROMPT, self._on_prompt)
         session.declare_subscriber(topics.REPLY, self._on_reply)
+        session.declare_subscriber(topics.RESULT_ACK, self._on_result_ack)
 
     def status_extra(self) -> dict[str, Any]:
         with self._lock:
             prompts = sorted(self._jobs)
+            results = [list(key) for key in self._outbox]
         roles = sorted({p.role for p in self.peers.online() if p.state in ("idle", "busy")})
         return {
             "capacity": self.capacity,
             "in_flight": len(prompts),
             "prompts": prompts,
+            "results": results,
             "roles_online": roles,
         }
 
@@ -143,6 +158,11 @@ class Coordinator(NodeBase):
             return
         ack = {"prompt_id": prompt_id, "attempt": attempt, "node_id": self.identity.node_id}
         with self._lock:
+            finished = self._outbox.get((prompt_id, attempt))
+            if finished is not None:  # a re-sent copy of an attempt already done
+                self.publish(topics.ACK, ack)
+                self._send_result(prompt_id, attempt, finished[0])
+                return
             current = self._jobs.get(prompt_id)
             if current is not None and current.attempt >= attempt:
                 self.publish(topics.ACK, ack)
@@ -194,6 +214,31 @@ class Coordinator(NodeBase):
             if len(job.replies) == len(job.tasks):
                 self._finish(prompt_id, job.attempt, response=compose_response(job.replies))
 
+    def _on_result_ack(self, sample: Any) -> None:
+        ack = self._decode(sample, "result acknowledgement")
+        if ack is None or ack.get("node_id") != self.identity.node_id:
+            return
+        try:
+            key = (require(ack, "prompt_id", str), require(ack, "attempt", int))
+        except MessageError:
+            return
+        with self._lock:
+            if self._outbox.pop(key, None) is not None:
+                self.log.info("result of %s (attempt %d) delivered", *key)
+
+    def _send_result(self, prompt_id: str, attempt: int, message: dict[str, Any]) -> None:
+        """Publish a result and note when (under the lock)."""
+        self._outbox[prompt_id, attempt] = (message, time.monotonic())
+        self.publish(topics.RESULT, message)
+
+    def _resend_results(self) -> None:
+        """Re-publish the results not acknowledged within ``RESULT_RESEND_SECONDS``."""
+        now = time.monotonic()
+        with self._lock:
+            for (prompt_id, attempt), (message, sent) in list(self._outbox.items()):
+                if now - sent >= RESULT_RESEND_SECONDS:
+                    self._send_result(prompt_id, attempt, message)
+
     # --- routing -------------------------------------------------------------------------
 
     def _pick(self, role: str) -> Peer | None:
@@ -243,32 +288,42 @@ class Coordinator(NodeBase):
         error: str | None = None,
         retry: str | None = None,
     ) -> None:
-        """Publish the outcome of an attempt and forget the job.
+        """Put the outcome of an attempt in the outbox, publish it and forget the job.
 
-        Done under the lock, so no heartbeat that omits the prompt can leave before its result
-        (the bridge takes an acknowledged prompt missing from a heartbeat as a lost result).
+        Done under the lock, so every heartbeat lists the attempt, as a prompt or as a result,
+        until the bridge acknowledges the result (the bridge takes an acknowledged prompt
+        missing from both as a lost result).
         """
-        message: dict[str, Any] = {
-            "prompt_id": prompt_id,
-            "attempt": attempt,
-            "node_id": self.identity.node_id,
-        }
-        if response is not None:
-            message["response"] = response
-            self.prompts_done += 1
-            self.log.info("prompt %s completed", prompt_id)
-        elif retry is not None:
-            message["retry"] = retry
-            self.log.warning("prompt %s attempt %d given back: %s", prompt_id, attempt, retry)
-        else:
-            message["error"] = error
-            self.log.warning("prompt %s failed: %s", prompt_id, error)
         with self._lock:
+            if (prompt_id, attempt) in self._outbox:
+                return  # the attempt has its outcome already (a racing verdict): the first counts
+            message: dict[str, Any] = {
+                "prompt_id": prompt_id,
+                "attempt": attempt,
+                "node_id": self.identity.node_id,
+            }
+            if response is not None:
+                message["response"] = response
+                self.prompts_done += 1
+                self.log.info("prompt %s completed", prompt_id)
+            elif retry is not None:
+                message["retry"] = retry
+                self.log.warning("prompt %s attempt %d given back: %s", prompt_id, attempt, retry)
+            else:
+                message["error"] = error
+                self.log.warning("prompt %s failed: %s", prompt_id, error)
             job = self._jobs.pop(prompt_id, None)
             if job is not None:
                 for task in job.tasks.values():
                     self._tasks.pop(task.task_id, None)
-            self.publish(topics.RESULT, message)
+            while len(self._outbox) >= OUTBOX_LIMIT:
+                (old_id, old_attempt), _ = self._outbox.popitem(last=False)
+                self.log.warning(
+                    "result of %s (attempt %d) dropped unacknowledged: the outbox is full",
+                    old_id,
+                    old_attempt,
+                )
+            self._send_result(prompt_id, attempt, message)
             if not self._jobs:
                 self.set_state("idle")
 
@@ -330,6 +385,7 @@ class Coordinator(NodeBase):
             try:
                 self._check_jobs()
                 self._dispatch_waiting()
+                self._resend_results()
             except Exception:
                 self.log.exception("coordinator monitor pass failed")
         with self._lock:

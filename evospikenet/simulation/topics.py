@@ -2,8 +2,8 @@
 
 The API side (the bridge) and the coordinator use the original's topics: prompts on
 ``evospikenet/api/prompt``, results on ``evospikenet/api/result``, heartbeats on
-``heartbeat/{node_id}``. Ours add an acknowledgement topic and the coordinator's per-node task
-and reply topics.
+``heartbeat/{node_id}``. Ours add acknowledgement topics (of prompts and of results) and the
+coordinator's per-node task and reply topics.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ RESULT = "evospikenet/api/result"
 """Coordinator → bridge: ``{prompt_id, response}``, ``{prompt_id, error}`` or a ``retry``."""
 ACK = "evospikenet/api/ack"
 """Coordinator → bridge: the prompt arrived (the bridge re-sends unacknowledged prompts)."""
+RESULT_ACK = "evospikenet/api/result_ack"
+"""Bridge → coordinator: a result is recorded (or refused for good); the coordinator keeps a
+result and re-sends it until then."""
 HEARTBEAT_ALL = "heartbeat/*"
 REPLY = "evospikenet/node/reply"
 """Role node → coordinator: what a node measured for one task, or its error."""
