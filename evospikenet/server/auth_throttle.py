@@ -22,17 +22,14 @@ from typing import Protocol
 from sqlalchemy import text
 
 from evospikenet.server.db import Database
+from evospikenet.server.ratelimit import FAILED_AUTH_PREFIX, REFILLED
 
 __all__ = [
-    "IDENTITY_PREFIX",
     "AuthThrottle",
     "DatabaseFailedAuthThrottle",
     "FailedAuthThrottle",
     "make_auth_throttle",
 ]
-
-IDENTITY_PREFIX = "refused:"
-"""How the shared buckets are named in ``rate_limits`` (apart from the per-key limits')."""
 
 
 class AuthThrottle(Protocol):
@@ -106,15 +103,13 @@ def _wait(tokens: float, rate: float) -> float:
     return (1.0 - tokens) / rate if rate > 0 else 3600.0
 
 
-# the bucket refilled by the time since its last update, by the database's clock
-_REFILLED = "LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate)"
-_TOKENS = text(f"SELECT {_REFILLED} FROM rate_limits AS b WHERE b.identity = :identity")
+_TOKENS = text(f"SELECT {REFILLED} FROM rate_limits AS b WHERE b.identity = :identity")
 _FAIL = text(
     f"""
     INSERT INTO rate_limits AS b (identity, tokens, updated_at, granted)
-    VALUES (:identity, GREATEST(0, :burst - 1), clock_timestamp(), false)
+    VALUES (:identity, GREATEST(0, :capacity - 1), clock_timestamp(), false)
     ON CONFLICT (identity) DO UPDATE SET
-        tokens = GREATEST(0, {_REFILLED} - 1), updated_at = clock_timestamp(), granted = false
+        tokens = GREATEST(0, {REFILLED} - 1), updated_at = clock_timestamp(), granted = false
     """
 )
 _PRUNE = text(
@@ -135,7 +130,7 @@ class DatabaseFailedAuthThrottle:
         self.burst = float(burst)
 
     def _params(self, address: str) -> dict[str, object]:
-        return {"identity": IDENTITY_PREFIX + address, "burst": self.burst, "rate": self.rate}
+        return {"identity": FAILED_AUTH_PREFIX + address, "capacity": self.burst, "rate": self.rate}
 
     def blocked(self, address: str) -> float:
         """Seconds until ``address`` may try a key again; 0 when it may now."""
@@ -155,7 +150,7 @@ class DatabaseFailedAuthThrottle:
             return 0  # nothing refills: every bucket is kept
         full = self.burst / self.rate
         with self.database.engine.begin() as connection:
-            result = connection.execute(_PRUNE, {"prefix": IDENTITY_PREFIX + "%", "full": full})
+            result = connection.execute(_PRUNE, {"prefix": FAILED_AUTH_PREFIX + "%", "full": full})
         return int(result.rowcount or 0)
 
 

@@ -20,7 +20,6 @@ from typing import Protocol
 
 from sqlalchemy import text
 
-from evospikenet.server.auth_throttle import IDENTITY_PREFIX
 from evospikenet.server.db import Database
 
 
@@ -66,18 +65,22 @@ class RateLimiter:
         return len(full)
 
 
+FAILED_AUTH_PREFIX = "refused:"
+"""How the failed-key throttle (``auth_throttle``) names its rows in ``rate_limits``."""
+
+REFILLED = (
+    "LEAST(:capacity, b.tokens + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate)"
+)
+"""A row ``b``'s tokens refilled by the time since its last update, by the database's clock
+(parameters ``:capacity`` and ``:rate`` per second); shared with ``auth_throttle``."""
+
 _TAKE = text(
-    """
+    f"""
     INSERT INTO rate_limits AS b (identity, tokens, updated_at, granted)
     VALUES (:identity, :capacity - 1, clock_timestamp(), true)
     ON CONFLICT (identity) DO UPDATE SET
-        tokens = LEAST(:capacity, b.tokens
-                 + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate)
-                 - CASE WHEN LEAST(:capacity, b.tokens
-                        + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate) >= 1
-                   THEN 1 ELSE 0 END,
-        granted = LEAST(:capacity, b.tokens
-                  + EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at) * :rate) >= 1,
+        tokens = {REFILLED} - CASE WHEN {REFILLED} >= 1 THEN 1 ELSE 0 END,
+        granted = {REFILLED} >= 1,
         updated_at = clock_timestamp()
     RETURNING granted, tokens
     """
@@ -87,7 +90,7 @@ _TAKE = text(
 _PRUNE = text(  # statement_timestamp(), not the volatile clock_timestamp(): the index applies
     "DELETE FROM rate_limits"
     " WHERE updated_at < statement_timestamp() - make_interval(secs => :full)"
-    f" AND identity NOT LIKE '{IDENTITY_PREFIX}%'"  # the failed-key throttle prunes its own
+    f" AND identity NOT LIKE '{FAILED_AUTH_PREFIX}%'"  # the failed-key throttle prunes its own
 )
 
 
