@@ -1,7 +1,7 @@
 """Upload and download throughput of the SDK against curl, with the SDK's peak RSS, and the
 generated client's buffered download beside them.
 
-    .venv/bin/python benchmarks/bench_sdk_transfer.py --size-mib 1024 [--repeat 2]
+    .venv/bin/python benchmarks/bench_sdk_transfer.py --size-mib 1024 [--repeat 2] [--async-client]
 
 One live server on 127.0.0.1 (same machine, so server and client share the CPUs). Each
 transfer runs in its own child process, which reports its wall time and peak RSS
@@ -42,6 +42,19 @@ if kind == "sdk_upload":
     out = sdk.upload_artifact(a, "dataset", "big.bin", b)["artifact_id"]
 elif kind == "sdk_download":
     out = str(sdk.download_artifact(a, b))
+elif kind.startswith("async_"):
+    import asyncio
+    from evospikenet.sdk import AsyncEvoSpikeNetAPIClient
+
+    async def transfer():
+        async with AsyncEvoSpikeNetAPIClient(
+            base_url=base_url, api_key=key, progress=False, max_retries=0
+        ) as client:
+            if kind == "async_upload":
+                return (await client.upload_artifact(a, "dataset", "big.bin", b))["artifact_id"]
+            return str(await client.download_artifact(a, b))
+
+    out = asyncio.run(transfer())
 elif kind == "generated_download":
     c = Client(base_url=base_url, headers={"X-API-Key": key}, timeout=httpx.Timeout(300))
     r = download_artifact.sync_detailed(a, client=c)
@@ -148,6 +161,11 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each transfer")
     parser.add_argument("--skip-generated", action="store_true")
+    parser.add_argument(
+        "--async-client",
+        action="store_true",
+        help="also time AsyncEvoSpikeNetAPIClient (in the same ABBA turns)",
+    )
     args = parser.parse_args()
     size = args.size_mib * 1024 * 1024
     mib = size / 1024 / 1024
@@ -160,14 +178,17 @@ def main() -> None:
             client = EvoSpikeNetAPIClient(base_url=server.base_url, api_key=API_KEY)
             session_id = client.create_log_session("transfer bench")["session_id"]
             runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            uploads = interleaved(("curl_upload", "sdk_upload"), args.repeat)
+            clients = ("sdk", "async") if args.async_client else ("sdk",)
+            uploads = interleaved(("curl_upload", *(f"{c}_upload" for c in clients)), args.repeat)
             for kind in uploads:
                 runs[kind].append(run(kind, server, session_id, str(source)))
             stored = client.list_artifacts(session_id=session_id)
             if [a["sha256"] for a in stored] != [source_sha256] * len(uploads):
                 raise RuntimeError(f"an upload was stored with another sha256: {stored}")
             artifact_id = stored[0]["artifact_id"]
-            downloads = interleaved(("curl_download", "sdk_download"), args.repeat)
+            downloads = interleaved(
+                ("curl_download", *(f"{c}_download" for c in clients)), args.repeat
+            )
             if not args.skip_generated:
                 downloads.append("generated_download")
             for kind in downloads:
@@ -179,10 +200,13 @@ def main() -> None:
             client.close()
     results: dict[str, Any] = {"size_mib": mib, "repeat": args.repeat, "bytes_intact": True}
     results.update({kind: summary(kind_runs, mib) for kind, kind_runs in runs.items()})
-    results["sdk_vs_curl"] = {
-        way: round(results[f"sdk_{way}"]["mib_per_s"] / results[f"curl_{way}"]["mib_per_s"], 2)
-        for way in ("upload", "download")
-    }
+    for client in clients:
+        results[f"{client}_vs_curl"] = {
+            way: round(
+                results[f"{client}_{way}"]["mib_per_s"] / results[f"curl_{way}"]["mib_per_s"], 2
+            )
+            for way in ("upload", "download")
+        }
     print(json.dumps(results, indent=2))
 
 
