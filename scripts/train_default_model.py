@@ -49,6 +49,13 @@ def corpora() -> tuple[Any, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=100, help="total training wall time")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="instead of --minutes: this many optimizer steps (the learning rate's cosine runs "
+        "over them), so the budget does not depend on the machine's load",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK, help="resumable state")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -101,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         train_docs,
         heldout_docs,
         args.out,
-        seconds=args.minutes * 60,
+        seconds=None if args.steps else args.minutes * 60,
+        steps=args.steps,
         vocab_size=args.vocab_size,
         seed=args.seed,
         progress=True,
