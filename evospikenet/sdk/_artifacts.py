@@ -451,11 +451,13 @@ class _Loan(list[memoryview]):
     """One pooled buffer's received bytes, shared by the stages; the buffer goes back to the
     pool when the last stage is done with it."""
 
-    def __init__(self, view: memoryview, buffer: bytearray, pool: queue.Queue[bytearray]):
+    def __init__(
+        self, view: memoryview, buffer: bytearray, pool: queue.Queue[bytearray], users: int
+    ):
         super().__init__([view])
         self._buffer = buffer
         self._pool = pool
-        self._users = 2
+        self._users = users
         self._lock = threading.Lock()
 
     def give_back(self) -> None:
@@ -505,13 +507,17 @@ class Sink:
         data, self._pending, self._pending_size = self._pending, [], 0
         self._submit(data)
 
-    def _submit(self, data: list[bytes] | _Loan) -> None:
+    def _workers(self) -> list[_Stage]:
+        """The hashing and storing threads (started on first use)."""
         if not self._stages:
             self._stages = [
                 _Stage("evospikenet-sha256", self._hash, self._new_digest),
                 _Stage("evospikenet-write", self._write, self._truncate),
             ]
-        for stage in self._stages:
+        return self._stages
+
+    def _submit(self, data: list[bytes] | _Loan) -> None:
+        for stage in self._workers():
             stage.put(data)
 
     def receive(self, recv_into: Callable[[memoryview], int], size: int, progress: Progress) -> int:
@@ -539,7 +545,8 @@ class Sink:
                 taken += filled
                 progress.update(filled)
                 if filled:
-                    self._submit(_Loan(view[:filled], buffer, self._pool))
+                    loan = _Loan(view[:filled], buffer, self._pool, len(self._workers()))
+                    self._submit(loan)
                 else:
                     self._pool.put(buffer)
             if filled < len(view):

@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
@@ -70,6 +70,8 @@ UPLOADS = "uploads"
 CACHE_RECENT_SECONDS = 60.0
 BUCKET_CHECK_SECONDS = 5.0
 CONTENT_TYPE = "application/octet-stream"
+KNOWN_LOCATIONS = 65_536
+"""Blob locations a process remembers (~200 bytes each); the least recently used is forgotten."""
 
 
 class S3BlobWriter(BlobWriter):
@@ -204,7 +206,7 @@ class S3BlobStore(BlobStore):
         self.client = client
         self.cache_bytes = cache_bytes
         self.readers: Counter[str] = Counter()
-        self._locations: dict[str, str] = {}
+        self._locations: OrderedDict[str, str] = OrderedDict()
         self._added = 0
         self._local = threading.local()
         self._executor: ThreadPoolExecutor | None = None
@@ -231,19 +233,29 @@ class S3BlobStore(BlobStore):
             ContentType=CONTENT_TYPE,
             Metadata={"sha256": sha256, "location": location},
         )
+        self._remember(sha256, location)
+
+    def _remember(self, sha256: str, location: str) -> None:
+        """Keep ``sha256``'s location, forgetting the least recently used past
+        :data:`KNOWN_LOCATIONS` (a forgotten one is asked of the bucket again)."""
         with self.lock:
             self._locations[sha256] = location
+            self._locations.move_to_end(sha256)
+            while len(self._locations) > KNOWN_LOCATIONS:
+                self._locations.popitem(last=False)
 
     def location(self, sha256: str) -> str:
-        """The key that holds the blob's bytes (asked once per blob and process)."""
+        """The key that holds the blob's bytes (asked of the bucket once per blob and process,
+        while it stays among the :data:`KNOWN_LOCATIONS` most recently used)."""
         with self.lock:
             known = self._locations.get(sha256)
+            if known is not None:
+                self._locations.move_to_end(sha256)
         if known is None:
             key = self.key(sha256)
             head = self.client.head_object(Bucket=self.bucket, Key=key)
             known = str(head.get("Metadata", {}).get("location") or key)
-            with self.lock:
-                self._locations[sha256] = known
+            self._remember(sha256, known)
         return known
 
     def executor(self) -> ThreadPoolExecutor:

@@ -267,3 +267,22 @@ def test_a_failed_part_fails_the_upload_before_its_end(store, s3_env, monkeypatc
     writer.discard()
     assert _keys(s3_env, store.prefix) == [] and _uploads(s3_env, store.prefix) == []
     assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_blob_locations_are_remembered_up_to_a_bound(store, monkeypatch):
+    monkeypatch.setattr(s3store, "KNOWN_LOCATIONS", 2)
+    monkeypatch.setattr(s3store, "PART_BYTES", 5 * MIB)
+    data = os.urandom(5 * MIB)  # one whole part: stored under uploads/, named by its digest
+    writer = store.writer()
+    writer.write(data)
+    first = writer.commit(hashlib.sha256(data).hexdigest())
+    store.release(first)
+    where = store.location(first)
+    assert where.startswith(f"{store.prefix}/uploads/")
+    for _ in range(2):
+        other = store.put_bytes(os.urandom(100))
+        store.release(other)
+        assert store.location(other) == store.key(other)  # small: stored under its digest
+    assert len(store._locations) == 2 and first not in store._locations  # forgotten
+    assert store.location(first) == where  # asked of the bucket again, the same answer
+    assert b"".join(store.read_range(first, 0, 9)) == data[:10]
