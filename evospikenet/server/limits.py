@@ -3,8 +3,8 @@ count, and how long a request body may stall between two chunks. A body still aw
 server begins to stop (SIGTERM) is answered 503 ``SYS_002`` problem+json within
 ``SHUTDOWN_POLL_SECONDS``, instead of a plain-text 500 when the graceful period ends.
 
-Byte sizes of the request line and headers are bounded by the HTTP parser (uvicorn's h11,
-16 KiB for the whole head, see ``runner``); bodies by each handler's own limit.
+Byte sizes of the request line and headers are bounded by the HTTP protocol (16 KiB for the
+whole head, see ``runner.http_protocol``); bodies by each handler's own limit.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Transport limits (see docs/server.md, "Hostile input"): at most ``MAX_CONNECTIONS`` connections
 and requests at once (uvicorn answers 503 past it); a request head (request line and headers) of
-at most 16 KiB (h11; more is a 400); a head must arrive within ``settings.head_timeout_seconds``
-(10 s) of the connection opening or of the previous response, else the connection is closed
-(slow-header clients cannot hold connections); idle keep-alive connections close after 5 s.
+at most 16 KiB (counted by ``http_protocol``, uvicorn's httptools protocol: more is a 400); a
+head must arrive within ``settings.head_timeout_seconds`` (10 s) of the connection opening or of
+the previous response, else the connection is closed (slow-header clients cannot hold
+connections); idle keep-alive connections close after 5 s.
 """
 
 from __future__ import annotations
@@ -26,17 +27,26 @@ GRACEFUL_SHUTDOWN_SECONDS = 10
 MAX_CONNECTIONS = 2048
 KEEP_ALIVE_SECONDS = 5
 MAX_HEAD_BYTES = 16 * 1024
+HEAD_TOO_LARGE = f"Request head (request line and headers) larger than {MAX_HEAD_BYTES} bytes."
 GIL_SWITCH_SECONDS = 0.001
 
 
-def head_timeout_protocol(seconds: float) -> type[asyncio.Protocol]:
-    """uvicorn's h11 protocol, closing connections whose request head does not arrive within
-    ``seconds``."""
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+def http_protocol(head_timeout_seconds: float) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol (llhttp parses in C, where h11 copied every byte in Python)
+    with limits on each request head, which llhttp does not bound itself: at most
+    ``MAX_HEAD_BYTES`` (else 400 and the connection closed), complete within
+    ``head_timeout_seconds`` of the connection opening or of the head's first byte after the
+    previous request (else the connection is closed; until that byte the keep-alive timeout
+    applies)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class HeadTimeoutH11Protocol(H11Protocol):
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):
         _head_timer: asyncio.TimerHandle | None = None
+        _head_open = True  # no complete head yet for the request being received
+        _heads_done = 0
+        _head_bytes = 0  # bytes received that were all head (a partial head: llhttp buffers it)
+        _head_size = 0  # the current head as parsed, rebuilt from the parser's callbacks
+        _head_too_large = False
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -44,28 +54,66 @@ def head_timeout_protocol(seconds: float) -> type[asyncio.Protocol]:
 
         def _arm_head_timer(self) -> None:
             if self._head_timer is None:
-                self._head_timer = self.loop.call_later(seconds, self._head_late)
+                self._head_timer = self.loop.call_later(head_timeout_seconds, self._head_late)
 
-        def _head_late(self) -> None:
-            self._head_timer = None
-            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-                self.transport.close()  # no (complete) request head in time
-
-        def data_received(self, data: bytes) -> None:
-            if self.conn.their_state is h11.IDLE:
-                self._arm_head_timer()
-            super().data_received(data)
-            if self.conn.their_state is not h11.IDLE and self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def connection_lost(self, exc: Exception | None) -> None:
+        def _disarm_head_timer(self) -> None:
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
+
+        def _head_late(self) -> None:
+            self._head_timer = None
+            if self._head_open and not self.transport.is_closing():
+                self.transport.close()  # no (complete) request head in time
+
+        def data_received(self, data: bytes) -> None:
+            head_open, heads_done = self._head_open, self._heads_done
+            if head_open:
+                self._arm_head_timer()
+            super().data_received(data)
+            if head_open and self._heads_done == heads_done and not self.transport.is_closing():
+                self._head_bytes += len(data)  # every byte of it belongs to the open head
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self._refuse_head()
+
+        def _refuse_head(self) -> None:
+            self._head_too_large = True
+            self.logger.warning(HEAD_TOO_LARGE)
+            self.send_400_response(HEAD_TOO_LARGE)
+
+        def send_400_response(self, msg: str) -> None:
+            super().send_400_response(HEAD_TOO_LARGE if self._head_too_large else msg)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._head_size = len(b"\r\n")  # the blank line that ends the head
+
+        def on_url(self, url: bytes) -> None:
+            super().on_url(url)
+            self._head_size += len(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            super().on_header(name, value)
+            self._head_size += len(name) + len(b": ") + len(value) + len(b"\r\n")
+
+        def on_headers_complete(self) -> None:
+            self._disarm_head_timer()
+            self._head_open, self._heads_done, self._head_bytes = False, self._heads_done + 1, 0
+            method = self.parser.get_method()
+            if self._head_size + len(method) + len(b"  HTTP/1.1\r\n") > MAX_HEAD_BYTES:
+                self._head_too_large = True
+                raise ValueError(HEAD_TOO_LARGE)  # httptools raises it on: uvicorn answers 400
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._head_open = True
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_timer()
             super().connection_lost(exc)
 
-    return HeadTimeoutH11Protocol
+    return LimitedHttpToolsProtocol
 
 
 def _options(settings: Settings) -> dict[str, Any]:
@@ -78,7 +126,6 @@ def _options(settings: Settings) -> dict[str, Any]:
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "limit_concurrency": MAX_CONNECTIONS,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "server_header": False,
         "proxy_headers": False,
     }
@@ -94,7 +141,7 @@ def run(settings: Settings, plugins: Sequence[Plugin] = ()) -> None:
     # back within 1 ms of asking (the default 5 ms adds up over the hops of one request).
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     config = uvicorn.Config(
-        app, http=head_timeout_protocol(settings.head_timeout_seconds), **_options(settings)
+        app, http=http_protocol(settings.head_timeout_seconds), **_options(settings)
     )
     log.info(
         "evospikenet API on http://%s:%d (data in %s)",
@@ -132,7 +179,7 @@ def run_workers(settings: Settings, workers: int, *, no_nodes: bool, log_level: 
         "evospikenet.server.workers:app",
         factory=True,
         workers=workers,
-        http="evospikenet.server.workers:HeadTimeoutProtocol",
+        http="evospikenet.server.workers:HttpProtocol",
         **_options(settings),
     )
     log.info(

@@ -94,8 +94,8 @@ def app() -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "HeadTimeoutProtocol":  # uvicorn imports the protocol by name in each worker
-        from evospikenet.server.runner import head_timeout_protocol
+    if name == "HttpProtocol":  # uvicorn imports the protocol by name in each worker
+        from evospikenet.server.runner import http_protocol
 
-        return head_timeout_protocol(Settings.from_env().head_timeout_seconds)
+        return http_protocol(Settings.from_env().head_timeout_seconds)
     raise AttributeError(name)

@@ -140,7 +140,8 @@ def test_range_with_many_parts_is_422(client, session_id):
     data = {"session_id": session_id, "artifact_type": "dataset", "name": "r.bin"}
     artifact = client.post("/api/artifacts", data=data, files={"file": ("r.bin", b"0123456789")})
     artifact_id = artifact.json()["artifact_id"]
-    many = "bytes=" + ",".join(f"{i}-{i}" for i in range(5000))
+    # many parts that still fit the 16 KiB request head (a longer head is a 400 before the app)
+    many = "bytes=" + ",".join(f"{i}-{i}" for i in range(1000))
     response = client.get(f"/api/artifacts/{artifact_id}/download", headers={"Range": many})
     problem = _problem(response, 422, "VAL_001")
     assert "header.Range" in [e["field"] for e in problem["errors"]]
