@@ -60,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK, help="resumable state")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument("--vocab-size", type=int, default=4096)
+    parser.add_argument("--vocab-size", type=int, default=8192)
+    parser.add_argument(
+        "--tokenizer",
+        choices=("chars", "bytes"),
+        default="chars",
+        help="character BPE with byte fallback (no token holds part of a character the text "
+        "uses), or byte-level BPE",
+    )
     parser.add_argument("--ja-repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -111,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds=None if args.steps else args.minutes * 60,
         steps=args.steps,
         vocab_size=args.vocab_size,
+        tokenizer_kind=args.tokenizer,
         seed=args.seed,
         progress=True,
         work_dir=args.work_dir,

@@ -32,6 +32,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--base-url", help="server URL for --upload (default: EVOSPIKENET_API_URL)")
     parser.add_argument("--description", help="session description for --upload")
     parser.add_argument("--vocab-size", type=int, default=2048, help="BPE vocabulary size")
+    parser.add_argument(
+        "--tokenizer",
+        choices=("bytes", "chars"),
+        default="bytes",
+        help="byte-level BPE, or character BPE with byte fallback (whole characters only)",
+    )
     parser.add_argument("--d-model", type=int, default=128)
     parser.add_argument("--n-heads", type=int, default=4)
     parser.add_argument("--blocks", type=int, default=4, help="num_transformer_blocks")
@@ -126,6 +132,7 @@ def handle_train(args: argparse.Namespace) -> int:
             seconds=minutes * 60 if minutes is not None else None,
             steps=args.steps,
             vocab_size=args.vocab_size,
+            tokenizer_kind=args.tokenizer,
             architecture=architecture,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,

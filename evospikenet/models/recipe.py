@@ -17,7 +17,12 @@ from typing import Any
 import torch
 
 from .spiking_lm import SpikingEvoTextLM
-from .tokenizer import END_OF_TEXT, save_tokenizer_zip, train_bpe_tokenizer
+from .tokenizer import (
+    END_OF_TEXT,
+    save_tokenizer_zip,
+    train_bpe_tokenizer,
+    train_char_bpe_tokenizer,
+)
 from .training import bits_per_byte, train_lm
 
 CONFIG_NAME = "config.json"
@@ -57,14 +62,21 @@ def encode_documents(tokenizer: Any, documents: list[str]) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-def _work_tokenizer(work_dir: Path | None, train_docs: list[str], vocab_size: int) -> Any:
+TOKENIZER_KINDS = {"bytes": train_bpe_tokenizer, "chars": train_char_bpe_tokenizer}
+"""``train_and_save(tokenizer_kind=...)``: byte-level BPE, or character BPE with byte fallback."""
+TOKENIZER_NAMES = {"bytes": "byte-level BPE", "chars": "character BPE with byte fallback"}
+
+
+def _work_tokenizer(
+    work_dir: Path | None, train_docs: list[str], vocab_size: int, kind: str = "bytes"
+) -> Any:
     """The run's tokenizer: reused from ``work_dir`` when a resumed run saved one, else trained."""
     from tokenizers import Tokenizer
 
     saved = work_dir / WORK_TOKENIZER_NAME if work_dir is not None else None
     if saved is not None and saved.exists():
         return Tokenizer.from_file(str(saved))
-    tokenizer = train_bpe_tokenizer(train_docs, vocab_size=vocab_size)
+    tokenizer = TOKENIZER_KINDS[kind](train_docs, vocab_size=vocab_size)
     if saved is not None:
         saved.parent.mkdir(parents=True, exist_ok=True)
         tmp = saved.with_name(saved.name + ".tmp")
@@ -81,6 +93,7 @@ def train_and_save(
     seconds: float | None = None,
     steps: int | None = None,
     vocab_size: int = 2048,
+    tokenizer_kind: str = "bytes",
     architecture: dict[str, Any] | None = None,
     batch_size: int = 16,
     learning_rate: float = 1e-2,
@@ -100,7 +113,11 @@ def train_and_save(
         raise ValueError("train_docs is empty: nothing to train on")
     torch.manual_seed(seed)
     started = time.perf_counter()
-    tokenizer = _work_tokenizer(work_dir, train_docs, vocab_size)
+    if tokenizer_kind not in TOKENIZER_KINDS:
+        raise ValueError(
+            f"tokenizer_kind: must be one of {sorted(TOKENIZER_KINDS)}, got {tokenizer_kind!r}"
+        )
+    tokenizer = _work_tokenizer(work_dir, train_docs, vocab_size, tokenizer_kind)
     tokenizer_seconds = time.perf_counter() - started
     train_ids = encode_documents(tokenizer, train_docs)
     arch = {**DEFAULT_ARCHITECTURE, **(architecture or {})}
@@ -127,7 +144,7 @@ def train_and_save(
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_bytes": sum(len(d.encode("utf-8")) for d in train_docs),
         "train_tokens": int(train_ids.numel()),
-        "tokenizer": f"byte-level BPE, {tokenizer.get_vocab_size()} tokens",
+        "tokenizer": f"{TOKENIZER_NAMES[tokenizer_kind]}, {tokenizer.get_vocab_size()} tokens",
         "tokenizer_training_seconds": round(tokenizer_seconds, 2),
         "training_seconds": round(report.seconds, 1),
         "training_steps": report.steps,

@@ -82,6 +82,38 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 2048) -> Tokeniz
     return tokenizer
 
 
+BYTE_TOKENS = tuple(f"<0x{value:02X}>" for value in range(256))
+"""The byte-fallback tokens of :func:`train_char_bpe_tokenizer`, in byte order."""
+
+
+def train_char_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> Tokenizer:
+    """Train a BPE over characters with byte fallback (SentencePiece-style): every character
+    of ``texts`` is a token of its own, merges join characters into words, and a character
+    never seen falls back to its UTF-8 bytes (``<0x..>`` tokens), so any text round-trips
+    (spaces are written ``▁`` inside tokens; a literal ``▁`` decodes as a space).
+
+    Unlike a byte-level BPE, no token holds part of a character that the text has used, so
+    a model cannot join the head of one character to the tail of another."""
+    if vocab_size < len(BYTE_TOKENS) + 2:
+        raise ValueError(f"vocab_size: must be at least {len(BYTE_TOKENS) + 2}, got {vocab_size}")
+    tokenizer = Tokenizer(models.BPE(byte_fallback=True))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="never")
+    tokenizer.decoder = decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size - len(BYTE_TOKENS),
+        special_tokens=[END_OF_TEXT],
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    spec = json.loads(tokenizer.to_str())
+    vocab: dict[str, int] = spec["model"]["vocab"]
+    for token in BYTE_TOKENS:  # ordinary tokens, so that decoding never skips them
+        vocab.setdefault(token, len(vocab))
+    return Tokenizer.from_str(json.dumps(spec))
+
+
 def save_tokenizer_zip(tokenizer: Tokenizer, path: Path, *, model_max_length: int) -> Path:
     """Write ``tokenizer`` as a zip of a ``save_pretrained``-style folder; returns ``path``."""
     has_eot = tokenizer.token_to_id(END_OF_TEXT) is not None

@@ -15,6 +15,7 @@ from evospikenet.models.tokenizer import (
     load_tokenizer,
     save_tokenizer_zip,
     train_bpe_tokenizer,
+    train_char_bpe_tokenizer,
 )
 
 
@@ -27,6 +28,24 @@ def test_byte_level_bpe_round_trips_japanese_and_unseen_text(bpe) -> None:  # ty
     for text in ("こんにちは、世界。", "Zebra 🦓 quartz ünïcödé", "def f(x):\n    return x"):
         assert bpe.decode(bpe.encode(text).ids) == text
     assert bpe.token_to_id(END_OF_TEXT) == 0
+
+
+def test_character_bpe_keeps_seen_characters_whole_and_falls_back_to_bytes(
+    tmp_path: Path,
+) -> None:
+    text = SAMPLE_TEXT + "\n人工知能とは、機械学習の応用例。"
+    tokenizer = train_char_bpe_tokenizer(text.splitlines(), vocab_size=400)
+    assert tokenizer.get_vocab_size() == 400 and tokenizer.token_to_id(END_OF_TEXT) == 0
+    ids = tokenizer.encode(text).ids
+    assert all("\ufffd" not in tokenizer.decode([i]) for i in ids)  # no part of a character
+    for unseen in ("Zebra 🦓 quartz ünïcödé", "  two  spaces\tand a tab\n", " leading space"):
+        assert tokenizer.decode(tokenizer.encode(unseen).ids) == unseen
+    emoji_ids = tokenizer.encode("🦓").ids
+    assert [tokenizer.id_to_token(i) for i in emoji_ids] == ["<0xF0>", "<0x9F>", "<0xA6>", "<0x93>"]
+    loaded = load_tokenizer(save_tokenizer_zip(tokenizer, tmp_path / "t.zip", model_max_length=8))
+    assert loaded.decode(loaded.encode("人工知能と🦓")) == "人工知能と🦓"
+    with pytest.raises(ValueError, match="vocab_size"):
+        train_char_bpe_tokenizer(["abc"], vocab_size=100)
 
 
 def test_saved_zip_has_save_pretrained_layout_and_loads(tmp_path: Path, bpe) -> None:  # type: ignore[no-untyped-def]

@@ -111,14 +111,17 @@ def test_bits_per_byte_counts_every_token_once() -> None:
     )
 
 
-def test_train_command_writes_loadable_artifacts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tokenizer", ["bytes", "chars"])
+def test_train_command_writes_loadable_artifacts(tmp_path: Path, tokenizer: str) -> None:
     text = tmp_path / "corpus.txt"
     text.write_text(SAMPLE_TEXT * 5, encoding="utf-8")
     out = tmp_path / "out"
-    code = main(["train", "--text", str(text), "--steps", "3", "--out", str(out), *SMALL_ARCH])
+    args = ["train", "--text", str(text), "--steps", "3", "--out", str(out), *SMALL_ARCH]
+    code = main([*args, "--tokenizer", tokenizer])
     assert code == 0
     meta = json.loads((out / "training.json").read_text(encoding="utf-8"))
     assert meta["training_steps"] == 3 and meta["heldout_bits_per_byte"] > 0
+    assert meta["tokenizer"].startswith({"bytes": "byte-level", "chars": "character"}[tokenizer])
     loaded = load_model_from_files(
         out / "config.json", out / "spiking_lm.pth", out / "spiking_lm_tokenizer.zip"
     )

@@ -18,7 +18,12 @@ from tokenizers import Tokenizer, decoders, models, normalizers
 
 from evospikenet.models.generation import generate_ids
 from evospikenet.models.serving import bundled_default_files, load_model_from_files
-from evospikenet.models.tokenizer import TextTokenizer, load_tokenizer, train_bpe_tokenizer
+from evospikenet.models.tokenizer import (
+    TextTokenizer,
+    load_tokenizer,
+    train_bpe_tokenizer,
+    train_char_bpe_tokenizer,
+)
 from evospikenet.models.utf8 import (
     EMPTY,
     INVALID,
@@ -281,7 +286,9 @@ def _byte_fallback_tokenizer(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["tokenizer.json", "vocab.json+merges.txt", "byte fallback"])
+@pytest.mark.parametrize(
+    "kind", ["tokenizer.json", "vocab.json+merges.txt", "byte fallback", "character bpe"]
+)
 def test_decoder_matches_the_tokenizer_for_each_kind(tmp_path: Path, kind: str) -> None:
     trained = train_bpe_tokenizer(SAMPLE_TEXT.splitlines(), vocab_size=300)
     if kind == "tokenizer.json":
@@ -289,6 +296,10 @@ def test_decoder_matches_the_tokenizer_for_each_kind(tmp_path: Path, kind: str) 
         path.write_text(trained.to_str(), encoding="utf-8")
     elif kind == "vocab.json+merges.txt":
         path = _gpt2_zip(tmp_path / "gpt2.zip", trained)
+    elif kind == "character bpe":
+        path = tmp_path / "tokenizer.json"
+        chars = train_char_bpe_tokenizer(SAMPLE_TEXT.splitlines(), vocab_size=300)
+        path.write_text(chars.to_str(), encoding="utf-8")
     else:
         path = _byte_fallback_tokenizer(tmp_path / "tokenizer.json")
     tokenizer = load_tokenizer(path)
