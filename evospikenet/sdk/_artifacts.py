@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import httpcore
 import httpx
 
 from ._errors import ArtifactIntegrityError
@@ -853,12 +854,56 @@ def begin_body(sink: Sink, response: Any, resuming: bool, bar: Progress) -> None
 
 
 async def receive_body_async(response: httpx.Response, sink: Sink, bar: Progress) -> None:
-    """The async client's download body: httpx's reads on the loop, the hand-over to the
-    sink's workers in a worker thread (it may block while they catch up)."""
-    async for chunk in response.aiter_bytes():
-        if sink.add(chunk):
-            await asyncio.to_thread(sink.flush)
-        bar.update(len(chunk))
+    """The async client's download body; the hand-over to the sink's workers runs in a worker
+    thread (it may block while they catch up), never on the loop.
+
+    As in :func:`receive_body`, once httpx has handed over what it had buffered, the rest of a
+    plain HTTP/1.1 ``Content-Length`` body is read from the connection's network stream
+    (httpcore's ``network_stream``: plain or TLS) in reads of up to :data:`CHUNK` bytes, not
+    through h11, httpcore and httpx 64 KiB at a time; that connection is then closed, not
+    reused. Anything else goes through httpx."""
+    stream = response.extensions.get("network_stream") if _plain_http11_body(response) else None
+    if stream is None or not callable(getattr(stream, "read", None)):
+        async for chunk in response.aiter_bytes():
+            await _take_async(sink, chunk, bar)
+        return
+    expected = int(response.headers["content-length"])
+    chunks = response.aiter_raw()  # kept, and left open: closing it closes the connection
+    async for chunk in chunks:
+        await _take_async(sink, chunk, bar)
+        if response.num_bytes_downloaded < expected:
+            break  # httpx's buffer is empty now: the rest is still in the stream
+    else:
+        return  # all of it was buffered (a small file): the connection stays reusable
+    received = response.num_bytes_downloaded
+    timeout = response.request.extensions.get("timeout", {}).get("read")
+    while received < expected:
+        try:
+            data = await stream.read(min(CHUNK, expected - received), timeout=timeout)
+        except httpcore.TimeoutException as exc:
+            raise httpx.ReadTimeout(str(exc) or "timed out", request=response.request) from exc
+        except httpcore.NetworkError as exc:
+            raise httpx.ReadError(str(exc), request=response.request) from exc
+        if not data:
+            break
+        received += len(data)
+        await _take_async(sink, data, bar)
+    if received < expected:
+        raise _short_body(response, received, expected)
+
+
+async def _take_async(sink: Sink, chunk: bytes, bar: Progress) -> None:
+    if sink.add(chunk):
+        await asyncio.to_thread(sink.flush)
+    bar.update(len(chunk))
+
+
+def _short_body(response: httpx.Response, received: int, expected: int) -> httpx.HTTPError:
+    return httpx.RemoteProtocolError(
+        "peer closed connection without sending complete message body "
+        f"(received {received} bytes, expected {expected})",
+        request=response.request,
+    )
 
 
 def receive_body(response: httpx.Response, sink: Sink, bar: Progress) -> None:
@@ -896,24 +941,25 @@ def receive_body(response: httpx.Response, sink: Sink, bar: Progress) -> None:
     except OSError as exc:
         raise httpx.ReadError(str(exc), request=response.request) from exc
     if received < expected:
-        raise httpx.RemoteProtocolError(
-            "peer closed connection without sending complete message body "
-            f"(received {received} bytes, expected {expected})",
-            request=response.request,
-        )
+        raise _short_body(response, received, expected)
+
+
+def _plain_http11_body(response: httpx.Response) -> bool:
+    """HTTP/1.1 with a ``Content-Length`` and no transfer or content coding: the body is the
+    next ``Content-Length`` bytes of the connection."""
+    headers = response.headers
+    return (
+        response.http_version == "HTTP/1.1"
+        and headers.get("content-length", "").isdigit()
+        and "transfer-encoding" not in headers
+        and headers.get("content-encoding", "identity").strip().lower() == "identity"
+    )
 
 
 def _plain_body_socket(response: httpx.Response) -> socket.socket | None:
     """The socket a body can be read from directly: HTTP/1.1, a ``Content-Length``, no
     transfer or content coding, and a socket that yields the body's bytes (plain or TLS)."""
-    headers = response.headers
-    length = headers.get("content-length", "")
-    if (
-        response.http_version != "HTTP/1.1"
-        or not length.isdigit()
-        or "transfer-encoding" in headers
-        or headers.get("content-encoding", "identity").strip().lower() != "identity"
-    ):
+    if not _plain_http11_body(response):
         return None
     stream = response.extensions.get("network_stream")
     get_extra_info = getattr(stream, "get_extra_info", None)

@@ -1,17 +1,19 @@
-"""The sync client reads a plain download body from the socket into reused buffers, and flushes
-the temp file to disk while it downloads (real servers on loopback, real files)."""
+"""The sync client reads a plain download body from the socket into reused buffers, the async
+client from httpcore's network stream in large reads, and both flush the temp file to disk while
+they download (real servers on loopback, real files)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from faulty_server import Action, FaultyServer
+from faulty_server import Action, FaultyServer, Request
 
-from evospikenet.sdk import EvoSpikeNetAPIClient, _artifacts
+from evospikenet.sdk import AsyncEvoSpikeNetAPIClient, EvoSpikeNetAPIClient, Timeout, _artifacts
 
 PAYLOAD = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(200_000))  # 6.4 MB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -86,3 +88,63 @@ def test_the_temp_file_is_flushed_to_disk_while_downloading(
         assert client.download_artifact("art_1", tmp_path / "f").read_bytes() == PAYLOAD
     assert synced and all(size > 0 for size in synced)
     assert len(synced) <= len(PAYLOAD) // (1024 * 1024)
+
+
+# --- the async client: the rest of a plain body from httpcore's network stream -------------
+
+
+@pytest.fixture
+def async_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each piece the async client hands to its sink."""
+    sizes: list[int] = []
+    real = _artifacts._take_async
+
+    async def spy(sink: _artifacts.Sink, chunk: bytes, bar: Any) -> None:
+        sizes.append(len(chunk))
+        await real(sink, chunk, bar)
+
+    monkeypatch.setattr(_artifacts, "_take_async", spy)
+    return sizes
+
+
+def _async_download(server: FaultyServer, target: Path, **options: Any) -> Path:
+    async def scenario() -> Path:
+        async with AsyncEvoSpikeNetAPIClient(
+            base_url=server.base_url, progress=False, **options
+        ) as client:
+            return await client.download_artifact("art_1", target)
+
+    return asyncio.run(scenario())
+
+
+def test_the_async_client_reads_past_httpx_from_the_network_stream(
+    tmp_path: Path, async_chunks: list[int]
+) -> None:
+    with FaultyServer() as server:
+        server.script(whole())
+        target = _async_download(server, tmp_path / "big.bin")
+    assert target.read_bytes() == PAYLOAD
+    assert sum(async_chunks) == len(PAYLOAD)
+    assert async_chunks[0] <= 64 * 1024 < max(async_chunks)  # httpx's buffer, then large reads
+    assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]
+
+
+def test_an_async_direct_read_that_stalls_times_out_and_resumes(
+    tmp_path: Path, async_chunks: list[int]
+) -> None:
+    def ranged(request: Request) -> Action:
+        start = int(request.headers["range"].removeprefix("bytes=").rstrip("-"))
+        total = len(PAYLOAD)
+        headers = {"ETag": f'"{SHA}"', "Content-Range": f"bytes {start}-{total - 1}/{total}"}
+        return Action(206, PAYLOAD[start:], headers)
+
+    with FaultyServer(handler=ranged) as server:
+        stalling = whole()
+        stalling.stall_after, stalling.stall_for = 2_000_000, 5
+        server.script(stalling)
+        timeout = Timeout(connect=1, read=0.4, write=1, pool=1)
+        target = _async_download(server, tmp_path / "s.bin", transfer_timeout=timeout)
+        ranges = [request.headers.get("range") for request in server.requests]
+    assert target.read_bytes() == PAYLOAD
+    assert ranges == [None, "bytes=2000000-"]  # timed out in the direct reads, then resumed
+    assert sum(async_chunks) == len(PAYLOAD) and max(async_chunks) > 64 * 1024
