@@ -13,6 +13,7 @@ checks, stated here), 64 KiB per text field.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -211,10 +212,13 @@ async def read_multipart(
             raise unparsable(f"the multipart body is malformed: {exc}") from None
 
     # The event loop only counts and collects the received chunks (never copies them: it is
-    # the server's one serial thread); each FEED_BYTES of them go to a worker thread at once.
+    # the server's one serial thread); each FEED_BYTES of them go to a worker thread at once,
+    # which parses, hashes and writes them while the loop receives the next FEED_BYTES (one
+    # batch in flight: the two overlap, and memory stays bounded).
     received = 0
     pending: list[bytes] = []
     pending_bytes = 0
+    in_flight: asyncio.Future[None] | None = None
     try:
         async for chunk in request.stream():
             received += len(chunk)
@@ -224,12 +228,20 @@ async def read_multipart(
             pending_bytes += len(chunk)
             if pending_bytes >= FEED_BYTES:
                 data, pending, pending_bytes = pending, [], 0
-                await run_cpu(feed, data)
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.ensure_future(run_cpu(feed, data))
+        if in_flight is not None:
+            await in_flight
         if pending:
             await run_cpu(feed, pending)
         if not collector.ended:
             raise unparsable("the multipart body ended before its closing boundary")
         return collector.result
     except BaseException:
+        if in_flight is not None:
+            await asyncio.wait([in_flight])  # the worker may still be writing: let it finish
+            if not in_flight.cancelled():
+                in_flight.exception()  # retrieved: the first error is the one raised
         collector.result.discard()
         raise
