@@ -426,6 +426,10 @@ class _Stage:
     def put(self, item: object) -> None:
         self._queue.put(item)
 
+    def full(self) -> bool:
+        """True while a :meth:`put` would wait."""
+        return self._queue.full()
+
     def stop(self) -> None:
         """Wait until every queued chunk is done, then end the thread."""
         if self._thread.is_alive():
@@ -507,6 +511,14 @@ class Sink:
             return
         data, self._pending, self._pending_size = self._pending, [], 0
         self._submit(data)
+
+    def try_flush(self) -> bool:
+        """:meth:`flush` when it cannot block (every worker has room for one more batch; only
+        the caller adds to their queues), else False and nothing is handed over."""
+        if any(stage.full() for stage in self._stages):
+            return False
+        self.flush()
+        return True
 
     def _workers(self) -> list[_Stage]:
         """The hashing and storing threads (started on first use)."""
@@ -854,8 +866,8 @@ def begin_body(sink: Sink, response: Any, resuming: bool, bar: Progress) -> None
 
 
 async def receive_body_async(response: httpx.Response, sink: Sink, bar: Progress) -> None:
-    """The async client's download body; the hand-over to the sink's workers runs in a worker
-    thread (it may block while they catch up), never on the loop.
+    """The async client's download body; the sink's workers hash and store it, never the loop
+    (see :func:`_take_async`).
 
     As in :func:`receive_body`, once httpx has handed over what it had buffered, the rest of a
     plain HTTP/1.1 ``Content-Length`` body is read from the connection's network stream
@@ -893,7 +905,9 @@ async def receive_body_async(response: httpx.Response, sink: Sink, bar: Progress
 
 
 async def _take_async(sink: Sink, chunk: bytes, bar: Progress) -> None:
-    if sink.add(chunk):
+    """Give ``chunk`` to ``sink``; a batch goes to its workers at once when they have room,
+    else from a worker thread (which waits for them), never blocking the loop."""
+    if sink.add(chunk) and not sink.try_flush():
         await asyncio.to_thread(sink.flush)
     bar.update(len(chunk))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,24 @@ def test_an_async_direct_read_that_stalls_times_out_and_resumes(
     assert target.read_bytes() == PAYLOAD
     assert ranges == [None, "bytes=2000000-"]  # timed out in the direct reads, then resumed
     assert sum(async_chunks) == len(PAYLOAD) and max(async_chunks) > 64 * 1024
+
+
+def test_try_flush_hands_over_only_while_the_workers_have_room() -> None:
+    release = threading.Event()
+
+    class SlowSink(_artifacts.BufferSink):
+        def _write(self, chunks: Any) -> None:
+            release.wait(10)
+            super()._write(chunks)
+
+    sink = SlowSink()
+    piece = b"x" * _artifacts.CHUNK
+    handed = 0
+    while sink.add(piece) and sink.try_flush():  # the writer is stuck: its queue fills up
+        handed += 1
+        assert handed <= _artifacts.QUEUE_DEPTH + 1
+    assert handed >= _artifacts.QUEUE_DEPTH  # then try_flush refuses instead of blocking
+    release.set()
+    sink.finish()
+    assert sink.buffer.getvalue() == piece * (handed + 1)
+    assert sink.digest.hexdigest() == hashlib.sha256(piece * (handed + 1)).hexdigest()
