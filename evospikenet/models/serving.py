@@ -162,14 +162,18 @@ class LoadedModel:
         import torch
 
         from .generation import generate_ids
+        from .healing import HealingConstraint, PrefixStripper, heal_prompt
 
         kept = [ids[-self.context_length :] for ids in encoded]
-        fed = [ids if ids else [self._tokenizer.start_id] for ids in kept]
-        decoders = [self.text_decoder(ids) for ids in kept]
+        utf8 = self._utf8_constraint()
+        healed = [heal_prompt(ids, self._tokenizer.token_bytes, utf8) for ids in kept]
+        fed = [row.ids if row.ids else [self._tokenizer.start_id] for row in healed]
+        decoders = [self.text_decoder(row.ids) for row in healed]
+        strippers = [PrefixStripper(row.prefix) for row in healed]
         texts: list[list[str]] = [[] for _ in encoded]
 
         def take(row: int, token: int) -> None:
-            chunk = decoders[row].push(token)
+            chunk = strippers[row](decoders[row].push(token))
             if chunk:
                 texts[row].append(chunk)
                 if on_text is not None:
@@ -187,7 +191,7 @@ class LoadedModel:
                     top_k=top_k,
                     seed=seed,
                     stop_token=self._tokenizer.stop_id,
-                    constraint=self._utf8_constraint(),
+                    constraint=HealingConstraint(utf8, self._tokenizer.token_bytes, healed),
                     on_token=take,
                 )
             finally:

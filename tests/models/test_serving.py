@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import torch
-from model_helpers import DOC_CONFIG, SAMPLE_TEXT, write_config, write_vocab_txt_zip
+from model_helpers import DOC_CONFIG, SAMPLE_TEXT, tiny_model, write_config, write_vocab_txt_zip
 from model_helpers import TINY as TINY_64
 
 from evospikenet.models import ModelLoadError, SpikingEvoTextLM
@@ -263,3 +263,51 @@ def test_text_arrives_in_chunks_and_a_failing_callback_stops_generation(
     with pytest.raises(ConnectionAbortedError):
         loaded.generate(prompts, max_new_tokens=12, seed=3, on_text=leave)
     assert loaded.generate(prompts, max_new_tokens=12, seed=3) == outputs  # the lock was freed
+
+
+def test_token_healing_regenerates_the_prompts_last_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evospikenet.models import generation
+    from evospikenet.models.healing import heal_prompt
+    from evospikenet.models.tokenizer import (
+        load_tokenizer,
+        save_tokenizer_zip,
+        train_char_bpe_tokenizer,
+    )
+
+    text = ["人工知能とは、人間の知能をまねる技術です。人工知能とは何か。"] * 20
+    zipped = save_tokenizer_zip(
+        train_char_bpe_tokenizer(text, vocab_size=300), tmp_path / "t.zip", model_max_length=32
+    )
+    tokenizer = load_tokenizer(zipped)
+    config = write_config(tmp_path / "config.json", {**TINY_64, "vocab_size": 300})
+    weights = tmp_path / "w.pth"
+    torch.manual_seed(0)
+    torch.save(tiny_model(vocab_size=300).state_dict(), weights)
+    loaded = load_model_from_files(config, weights, zipped)
+    ids = tokenizer.encode("人工知能とは")
+    healed = heal_prompt(ids, tokenizer.token_bytes, loaded._utf8_constraint())
+    assert healed.ids == ids[:-1] and healed.prefix == tokenizer.decode(ids[-1:]).encode()
+    sampled: list[list[list[int]]] = []
+    real = generation.generate_ids
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        sampled.append(real(*args, **kwargs))
+        return sampled[-1]
+
+    monkeypatch.setattr(generation, "generate_ids", spy)
+    chunks: list[str] = []
+    for seed in range(8):
+        chunks.clear()
+        (out,) = loaded.generate(
+            ["人工知能とは"], max_new_tokens=6, seed=seed, on_text=lambda _, c: chunks.append(c)
+        )
+        (new,) = sampled[-1]
+        first = tokenizer.token_bytes.pieces[new[0]]
+        assert first is not None and first.startswith(healed.prefix)  # the prompt's end, regrown
+        continuation = tokenizer.decode(healed.ids + new)
+        assert continuation.startswith("人工知能とは")
+        whole_characters = continuation[len("人工知能とは") :].split("\ufffd")[0]
+        assert out.text.startswith(whole_characters) and out.text == "".join(chunks)
+        assert out.prompt_tokens == len(ids) and "\ufffd" not in out.text
