@@ -59,7 +59,7 @@ class HealingConstraint:
                 self._masks.append(None)
                 continue
             allowed = torch.tensor(
-                [bool(p) and p.startswith(row.prefix) for p in table.pieces]
+                [p is not None and p.startswith(row.prefix) for p in table.pieces]
                 + [False] * (base.shape[0] - len(table.pieces)),
                 dtype=torch.bool,
             )
