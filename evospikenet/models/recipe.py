@@ -62,9 +62,11 @@ def encode_documents(tokenizer: Any, documents: list[str]) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-TOKENIZER_KINDS = {"bytes": train_bpe_tokenizer, "chars": train_char_bpe_tokenizer}
-"""``train_and_save(tokenizer_kind=...)``: byte-level BPE, or character BPE with byte fallback."""
-TOKENIZER_NAMES = {"bytes": "byte-level BPE", "chars": "character BPE with byte fallback"}
+TOKENIZER_KINDS = {
+    "bytes": (train_bpe_tokenizer, "byte-level BPE"),
+    "chars": (train_char_bpe_tokenizer, "character BPE with byte fallback"),
+}
+"""``train_and_save(tokenizer_kind=...)``: each kind's trainer and what it is called."""
 
 
 def _work_tokenizer(
@@ -76,7 +78,8 @@ def _work_tokenizer(
     saved = work_dir / WORK_TOKENIZER_NAME if work_dir is not None else None
     if saved is not None and saved.exists():
         return Tokenizer.from_file(str(saved))
-    tokenizer = TOKENIZER_KINDS[kind](train_docs, vocab_size=vocab_size)
+    train, _ = TOKENIZER_KINDS[kind]
+    tokenizer = train(train_docs, vocab_size=vocab_size)
     if saved is not None:
         saved.parent.mkdir(parents=True, exist_ok=True)
         tmp = saved.with_name(saved.name + ".tmp")
@@ -144,7 +147,7 @@ def train_and_save(
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_bytes": sum(len(d.encode("utf-8")) for d in train_docs),
         "train_tokens": int(train_ids.numel()),
-        "tokenizer": f"{TOKENIZER_NAMES[tokenizer_kind]}, {tokenizer.get_vocab_size()} tokens",
+        "tokenizer": f"{TOKENIZER_KINDS[tokenizer_kind][1]}, {tokenizer.get_vocab_size()} tokens",
         "tokenizer_training_seconds": round(tokenizer_seconds, 2),
         "training_seconds": round(report.seconds, 1),
         "training_steps": report.steps,
