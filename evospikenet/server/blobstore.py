@@ -263,6 +263,10 @@ class BlobStore:
             writer.discard()
             raise
 
+    def open_local(self, sha256: str) -> IO[bytes] | None:
+        """The blob's file, open for reading (for ``sendfile``); None where it is not local."""
+        return self.path_for(sha256).open("rb")
+
     def read_range(self, sha256: str, start: int, end: int) -> Iterator[bytes]:
         """Yield the bytes ``start..end`` (inclusive) of a blob in chunks."""
         with self.path_for(sha256).open("rb") as handle:

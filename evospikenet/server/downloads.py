@@ -6,10 +6,11 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from evospikenet.server.blobstore import BlobStore
 from evospikenet.server.errors import ApiError
+from evospikenet.server.zerocopy import BlobFileResponse
 
 _RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 
@@ -87,7 +88,12 @@ def download_response(
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(max(0, end - start + 1))
-    body = blobs.read_range(artifact["sha256"], start, end) if size else iter(())
-    return StreamingResponse(
-        body, status_code=status, headers=headers, media_type="application/octet-stream"
+    return BlobFileResponse(
+        blobs,
+        artifact["sha256"],
+        start,
+        end if size else start - 1,
+        status_code=status,
+        headers=headers,
+        media_type="application/octet-stream",
     )

@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evospikenet.server.errors import problem_body
+from evospikenet.server.zerocopy import ZERO_COPY_SEND
 
 access_logger = logging.getLogger("evospikenet.server.access")
 error_logger = logging.getLogger("evospikenet.server.error")
@@ -49,6 +50,8 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body":
                 status["bytes"] += len(message.get("body", b""))
+            elif message["type"] == ZERO_COPY_SEND:
+                status["bytes"] += message["count"]
             await send(message)
 
         try:

@@ -40,6 +40,8 @@ def http_protocol(head_timeout_seconds: float) -> type[asyncio.Protocol]:
     applies)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    from evospikenet.server.zerocopy import offer_zero_copy
+
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
         _head_timer: asyncio.TimerHandle | None = None
         _head_open = True  # no complete head yet for the request being received
@@ -103,7 +105,10 @@ def http_protocol(head_timeout_seconds: float) -> type[asyncio.Protocol]:
             if self._head_size + len(method) + len(b"  HTTP/1.1\r\n") > MAX_HEAD_BYTES:
                 self._head_too_large = True
                 raise ValueError(HEAD_TOO_LARGE)  # httptools raises it on: uvicorn answers 400
+            existing = self.cycle
             super().on_headers_complete()
+            if self.cycle is not existing:  # a new request (not an upgrade)
+                offer_zero_copy(self.cycle, self.loop)
 
         def on_message_complete(self) -> None:
             super().on_message_complete()

@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
 from evospikenet.server.blobstore import CHUNK, BlobStore, BlobWriter
@@ -341,6 +341,11 @@ class S3BlobStore(BlobStore):
             return path
         self.added(path.stat().st_size)
         return path
+
+    def open_local(self, sha256: str) -> IO[bytes] | None:
+        """None: a download streams through :meth:`read_range` (which counts the cache file's
+        readers, or reads a range from the bucket)."""
+        return None
 
     def read_range(self, sha256: str, start: int, end: int) -> Iterator[bytes]:
         """The bytes ``start..end`` (inclusive): from the cache, else a ranged GET."""
