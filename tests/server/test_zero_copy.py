@@ -29,7 +29,7 @@ from evospikenet.server.settings import Settings
 from evospikenet.server.zerocopy import ZERO_COPY_SEND
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "simulation"))
-from sim_tls import issue, make_ca  # noqa: E402
+from sim_tls import issue, make_ca
 
 API_KEY = "zero-copy-key"
 FILE_BYTES = os.urandom(3 * 1024 * 1024 + 17)
