@@ -8,9 +8,13 @@ transfer runs in its own child process, which reports its wall time and peak RSS
 (``ru_maxrss`` of itself and its children), so one measurement's memory never hides another's.
 curl sends the same headers as the SDK (the API key, and a fresh Idempotency-Key on uploads, so
 the server fingerprints both bodies alike). The SDK upload hashes the file while it sends it (one
-pass) and adds its sha256 after it; the SDK download time includes verifying the sha256 and the
-fsync + rename into place, which curl (``-o``) does not do. Each transfer runs ``--repeat``
-times, curl and the SDK in turns (ABBA...); the median is reported, and every run's figure.
+pass) and adds its sha256 after it. The SDK download time includes verifying the sha256 and
+the fsync + rename into place, which curl (``-o``) does not do; so downloads are also timed as
+curl followed by an fsync of its file (``curl_fsync_download``: what the same durability costs
+curl), and ``--download-dir /dev/shm`` takes the disk out of the comparison. Before each run,
+``os.sync()`` (untimed) leaves no writeback of an earlier run to slow it. Each transfer runs
+``--repeat`` times, curl and the SDK in turns (ABBA...); the median is reported, and every
+run's figure.
 """
 
 from __future__ import annotations
@@ -68,10 +72,15 @@ elif kind == "curl_upload":
            "-F", f"session_id={a}", "-F", "artifact_type=dataset", "-F", "name=big.bin",
            "-F", f"file=@{b};type=application/octet-stream", f"{base_url}/api/artifacts"]
     out = subprocess.run(cmd, check=True).returncode
-elif kind == "curl_download":
+elif kind in ("curl_download", "curl_fsync_download"):
     cmd = ["curl", "-sS", "-f", "-o", b, "-H", f"X-API-Key: {key}",
            f"{base_url}/api/artifacts/{a}/download"]
     out = subprocess.run(cmd, check=True).returncode
+    if kind == "curl_fsync_download":  # as durable as the SDK's download when it returns
+        import os
+        fd = os.open(b, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
 seconds = time.perf_counter() - started
 me = resource.getrusage(resource.RUSAGE_SELF)
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -91,6 +100,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def run(kind: str, server: Server, a: str, b: str) -> dict[str, Any]:
+    os.sync()  # no writeback or discard left from an earlier run to slow this one's disk
     before = cpu_seconds(server.process.pid)
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, kind, server.base_url, API_KEY, a, b],
@@ -166,6 +176,13 @@ def main() -> None:
         action="store_true",
         help="also time AsyncEvoSpikeNetAPIClient (in the same ABBA turns)",
     )
+    parser.add_argument(
+        "--download-dir",
+        type=Path,
+        help="where the downloads are written (default: the run's temp folder, on the disk); "
+        "a tmpfs such as /dev/shm takes the disk's speed out of the comparison, since the "
+        "SDK's fsync then costs nothing",
+    )
     args = parser.parse_args()
     size = args.size_mib * 1024 * 1024
     mib = size / 1024 / 1024
@@ -187,12 +204,13 @@ def main() -> None:
                 raise RuntimeError(f"an upload was stored with another sha256: {stored}")
             artifact_id = stored[0]["artifact_id"]
             downloads = interleaved(
-                ("curl_download", *(f"{c}_download" for c in clients)), args.repeat
+                ("curl_download", "curl_fsync_download", *(f"{c}_download" for c in clients)),
+                args.repeat,
             )
             if not args.skip_generated:
                 downloads.append("generated_download")
             for kind in downloads:
-                target = Path(tmp) / f"{kind}.bin"
+                target = (args.download_dir or Path(tmp)) / f"evospikenet-bench-{kind}.bin"
                 runs[kind].append(run(kind, server, artifact_id, str(target)))
                 if sha256_of(target) != source_sha256:
                     raise RuntimeError(f"{kind}: the downloaded bytes differ from the source")
@@ -206,6 +224,13 @@ def main() -> None:
                 results[f"{client}_{way}"]["mib_per_s"] / results[f"curl_{way}"]["mib_per_s"], 2
             )
             for way in ("upload", "download")
+        }
+        results[f"{client}_vs_curl_fsync"] = {
+            "download": round(
+                results[f"{client}_download"]["mib_per_s"]
+                / results["curl_fsync_download"]["mib_per_s"],
+                2,
+            )
         }
     print(json.dumps(results, indent=2))
 

@@ -36,6 +36,7 @@ import httpx
 
 from ._errors import ArtifactIntegrityError
 from ._progress import Progress
+from ._writeback import Writeback
 
 try:
     import fcntl
@@ -65,9 +66,6 @@ CHUNK = 1024 * 1024
 QUEUE_DEPTH = 8
 #: Reused :data:`CHUNK` buffers a download body is received into (see :meth:`Sink.receive`).
 POOL_BUFFERS = QUEUE_DEPTH
-#: Bytes written to a download's temp file after which it is flushed to disk in the background
-#: (:class:`_BackgroundSync`), so the fsync before the rename finds little left to write.
-SYNC_EVERY = 16 * CHUNK
 _RESET = object()
 _STOP = object()
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -640,39 +638,6 @@ class BufferSink(Sink):
         self.buffer = io.BytesIO()
 
 
-class _BackgroundSync:
-    """``fdatasync`` of one file descriptor in a thread of its own, whenever asked (requests
-    made while one runs are merged); its errors are left to the caller's final fsync."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="evospikenet-sync", daemon=True)
-        self._thread.start()
-
-    def request(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Wait for a sync under way, then end the thread (before the descriptor is closed)."""
-        self._stopping = True
-        self._wake.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        sync = getattr(os, "fdatasync", os.fsync)
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stopping:
-                return
-            try:
-                sync(self._fd)
-            except OSError:
-                return
-
-
 class FileSink(Sink):
     """Writes into a hidden temp file beside ``destination``; :meth:`commit` renames it into
     place atomically, leaving the context any other way removes it."""
@@ -692,32 +657,22 @@ class FileSink(Sink):
         self.temp_path = Path(temp)
         self._file: IO[bytes] = os.fdopen(fd, "wb")
         self._committed = False
-        self._unsynced = 0
-        self._syncer: _BackgroundSync | None = None
+        self._writeback = Writeback(fd)
 
     def _write(self, chunks: list[bytes] | _Loan) -> None:
         self._file.writelines(chunks)
-        self._unsynced += sum(len(chunk) for chunk in chunks)
-        if self._unsynced >= SYNC_EVERY:
-            self._unsynced = 0
-            if self._syncer is None:
-                self._syncer = _BackgroundSync(self._file.fileno())
-            self._syncer.request()
-
-    def _stop_syncing(self) -> None:
-        if self._syncer is not None:
-            self._syncer.stop()
-            self._syncer = None
+        self._writeback.advance(self._file.tell())
 
     def _truncate(self) -> None:
         self._file.seek(0)
         self._file.truncate()
+        self._writeback.rewind()
 
     def commit(self) -> Path:
         """Flush, fsync and rename the temp file to the destination."""
         self.finish()
         self._file.flush()
-        self._stop_syncing()
+        self._writeback.stop()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.temp_path, self.destination)
@@ -735,7 +690,7 @@ class FileSink(Sink):
     ) -> None:
         if not self._committed:
             self.close()
-            self._stop_syncing()
+            self._writeback.stop()
             self._file.close()
             self.temp_path.unlink(missing_ok=True)
 

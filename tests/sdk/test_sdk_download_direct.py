@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 import threading
 from pathlib import Path
@@ -14,7 +15,13 @@ from typing import Any
 import pytest
 from faulty_server import Action, FaultyServer, Request
 
-from evospikenet.sdk import AsyncEvoSpikeNetAPIClient, EvoSpikeNetAPIClient, Timeout, _artifacts
+from evospikenet.sdk import (
+    AsyncEvoSpikeNetAPIClient,
+    EvoSpikeNetAPIClient,
+    Timeout,
+    _artifacts,
+    _writeback,
+)
 
 PAYLOAD = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(200_000))  # 6.4 MB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -71,10 +78,35 @@ def test_a_small_body_buffered_whole_by_httpx_is_taken_from_it(
     assert received == []
 
 
-def test_the_temp_file_is_flushed_to_disk_while_downloading(
+@pytest.mark.skipif(_writeback._START_WRITEBACK is None, reason="no sync_file_range here")
+def test_the_temp_file_is_sent_to_disk_range_by_range_while_downloading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_artifacts, "SYNC_EVERY", 1024 * 1024)
+    monkeypatch.setattr(_writeback, "WRITEBACK_EVERY", 1024 * 1024)
+    started: list[tuple[int, int]] = []
+    real = _writeback._START_WRITEBACK
+    assert real is not None
+
+    def watched(fd: int, offset: int, count: int) -> object:
+        assert os.fstat(fd).st_size >= offset + count  # only bytes already written
+        started.append((offset, count))
+        return real(fd, offset, count)
+
+    monkeypatch.setattr(_writeback, "_START_WRITEBACK", watched)
+    with FaultyServer() as server:
+        server.script(whole())
+        client = EvoSpikeNetAPIClient(base_url=server.base_url, progress=False)
+        assert client.download_artifact("art_1", tmp_path / "f").read_bytes() == PAYLOAD
+    assert started and started[0][0] == 0
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(started))
+    assert all(n >= 1024 * 1024 for _, n in started)
+
+
+def test_without_sync_file_range_the_temp_file_is_synced_in_a_thread_while_downloading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_writeback, "WRITEBACK_EVERY", 1024 * 1024)
+    monkeypatch.setattr(_writeback, "_START_WRITEBACK", None)
     synced: list[int] = []
     real = getattr(os, "fdatasync", os.fsync)
 
