@@ -34,9 +34,9 @@ from typing import IO, Any
 import httpcore
 import httpx
 
+from .._writeback import Writeback
 from ._errors import ArtifactIntegrityError
 from ._progress import Progress
-from ._writeback import Writeback
 
 try:
     import fcntl

@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from evospikenet._writeback import Writeback
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
 TEMP_PREFIX = "upload-"
@@ -97,6 +99,7 @@ class BlobWriter:
         self._hash = hashlib.sha256()
         self.size = 0
         self._closed = False
+        self._writeback = Writeback(fd)
 
     def write(self, data: bytes) -> None:
         """Append ``data``; raises ``BlobTooLarge`` past the limit."""
@@ -105,12 +108,14 @@ class BlobWriter:
             raise BlobTooLarge(f"more than {self._max_bytes} bytes")
         self._hash.update(data)
         self._file.write(data)
+        self._writeback.advance(self.size)
 
     def commit(self, expected_sha256: str | None = None) -> str:
         """Flush, fsync, verify and move the bytes into the store; returns the sha256, pinned
         until ``BlobStore.release`` or ``BlobStore.abandon``."""
         digest = self._hash.hexdigest()
         self._file.flush()
+        self._writeback.stop()
         os.fsync(self._file.fileno())
         self._file.close()
         self._closed = True
@@ -133,6 +138,7 @@ class BlobWriter:
     def discard(self) -> None:
         """Throw the bytes away (idempotent)."""
         if not self._closed:
+            self._writeback.stop()
             self._file.close()
             self._closed = True
         self.temp_path.unlink(missing_ok=True)

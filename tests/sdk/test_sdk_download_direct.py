@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from faulty_server import Action, FaultyServer, Request
 
+from evospikenet import _writeback
 from evospikenet.sdk import (
     AsyncEvoSpikeNetAPIClient,
     EvoSpikeNetAPIClient,
     Timeout,
     _artifacts,
-    _writeback,
 )
 
 PAYLOAD = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(200_000))  # 6.4 MB

@@ -1,5 +1,6 @@
-"""Getting a download's bytes on their way to disk while the rest still arrives, so that the
-fsync before the rename (:meth:`FileSink.commit`) finds little left to write."""
+"""Getting a file's bytes on their way to disk while the rest still arrives, so that the fsync
+before its rename into place finds little left to write: the SDK's downloads
+(``sdk._artifacts.FileSink``) and the server's uploads (``server.blobstore.BlobWriter``)."""
 
 from __future__ import annotations
 
