@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="with --baseline: stop after this many optimizer steps instead (the spiking run's "
         "token count); state and result go to baseline-steps-N.pt / .json",
+    )
+    parser.add_argument(
+        "--baseline-resume-steps",
+        type=int,
+        default=None,
+        help="with --baseline-steps N: when baseline-steps-N.pt does not exist yet, start from a "
+        "copy of baseline-steps-M.pt (M: this value), as the spiking run resumed with a larger "
+        "--steps does from its checkpoint",
     )
     parser.add_argument(
         "--evaluate-now",
@@ -198,6 +207,9 @@ def train_baseline(args: argparse.Namespace) -> int:
     steps = args.baseline_steps
     stem = "baseline" if steps is None else f"baseline-steps-{steps}"
     checkpoint = args.work_dir / ("baseline-checkpoint.pt" if steps is None else f"{stem}.pt")
+    earlier = args.baseline_resume_steps
+    if steps is not None and earlier is not None and not checkpoint.exists():
+        shutil.copyfile(args.work_dir / f"baseline-steps-{earlier}.pt", checkpoint)
     if args.evaluate_now:
         # A look at a run still in progress (its learning rate not yet annealed).
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)

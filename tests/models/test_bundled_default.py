@@ -51,6 +51,6 @@ def test_the_document_prompts_are_mostly_answered_in_japanese(loaded, temperatur
             japanese = JAPANESE.findall(output.text)
             assert "\ufffd" not in output.text
             japanese_answers += len(letters) >= 5 and len(japanese) >= 0.9 * len(letters)
-    # measured 32-33 of 40 (the rest drift into the Python documentation after "?" and spaces);
-    # the same model without token healing: 23 of 40
-    assert japanese_answers >= 28
+    # measured 35 of 40 at both temperatures (the 2,600-step bundle before it: 32-33; that
+    # bundle without token healing: 23); the rest drift into the Python documentation
+    assert japanese_answers >= 30
