@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .utf8 import EMPTY, STATE_COUNT, TokenBytes, Utf8Constraint
+from .utf8 import EMPTY, STATE_COUNT, Utf8Constraint
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,12 @@ class Healed:
     prefix: bytes  # empty: not healed
 
 
-def heal_prompt(ids: Sequence[int], table: TokenBytes, constraint: Utf8Constraint) -> Healed:
+def heal_prompt(ids: Sequence[int], constraint: Utf8Constraint) -> Healed:
     """Take back the last token when it is whole characters and the rest ends between
     characters (so both the text and the UTF-8 state are the same without it)."""
     if not ids:
         return Healed(list(ids), b"")
+    table = constraint.table
     last = ids[-1]
     piece = table.pieces[last] if 0 <= last < len(table.pieces) else None
     if not piece or constraint.start(ids[:-1]) != EMPTY or (len(ids) == 1 and table.strip_first):
@@ -46,7 +47,7 @@ class HealingConstraint:
     with its prefix (never the stop id). ``start`` is called once per row, in row order (as
     ``generate_ids`` does)."""
 
-    def __init__(self, inner: Utf8Constraint, table: TokenBytes, rows: Sequence[Healed]):
+    def __init__(self, inner: Utf8Constraint, rows: Sequence[Healed]):
         import torch
 
         self._inner = inner
@@ -59,8 +60,8 @@ class HealingConstraint:
                 self._masks.append(None)
                 continue
             allowed = torch.tensor(
-                [p is not None and p.startswith(row.prefix) for p in table.pieces]
-                + [False] * (base.shape[0] - len(table.pieces)),
+                [p is not None and p.startswith(row.prefix) for p in inner.table.pieces]
+                + [False] * (base.shape[0] - len(inner.table.pieces)),
                 dtype=torch.bool,
             )
             self._masks.append(base | ~allowed)

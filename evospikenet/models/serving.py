@@ -166,7 +166,7 @@ class LoadedModel:
 
         kept = [ids[-self.context_length :] for ids in encoded]
         utf8 = self._utf8_constraint()
-        healed = [heal_prompt(ids, self._tokenizer.token_bytes, utf8) for ids in kept]
+        healed = [heal_prompt(ids, utf8) for ids in kept]
         fed = [row.ids if row.ids else [self._tokenizer.start_id] for row in healed]
         decoders = [self.text_decoder(row.ids) for row in healed]
         strippers = [PrefixStripper(row.prefix) for row in healed]
@@ -191,7 +191,7 @@ class LoadedModel:
                     top_k=top_k,
                     seed=seed,
                     stop_token=self._tokenizer.stop_id,
-                    constraint=HealingConstraint(utf8, self._tokenizer.token_bytes, healed),
+                    constraint=HealingConstraint(utf8, healed),
                     on_token=take,
                 )
             finally:

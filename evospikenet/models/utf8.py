@@ -277,7 +277,8 @@ class Utf8Constraint:
         """``width``: the model's logit count (may exceed the tokenizer's vocabulary)."""
         import torch
 
-        self._table = table
+        self.table = table
+        """The tokenizer's bytes per id that the constraint was built from."""
         self._stop = stop_id
         self._next = table.transitions
         limit = min(len(table.pieces), width, vocab_limit if vocab_limit is not None else width)
@@ -307,7 +308,7 @@ class Utf8Constraint:
 
     def start(self, prompt: Sequence[int]) -> int:
         """The state after the prompt's ids (EMPTY when their pending bytes cannot complete)."""
-        state = IncrementalTextDecoder(self._table, prompt).state
+        state = IncrementalTextDecoder(self.table, prompt).state
         return state if state in self.live_states else EMPTY
 
     def blocked(self, states: Sequence[int]) -> Tensor:
@@ -318,5 +319,5 @@ class Utf8Constraint:
 
     def advance(self, state: int, token_id: int) -> int:
         """The state after sampling ``token_id`` in ``state``."""
-        after = self._next[state][token_id] if 0 <= token_id < len(self._table.pieces) else -1
+        after = self._next[state][token_id] if 0 <= token_id < len(self.table.pieces) else -1
         return after if after != INVALID else EMPTY

@@ -287,7 +287,7 @@ def test_token_healing_regenerates_the_prompts_last_token(
     torch.save(tiny_model(vocab_size=300).state_dict(), weights)
     loaded = load_model_from_files(config, weights, zipped)
     ids = tokenizer.encode("人工知能とは")
-    healed = heal_prompt(ids, tokenizer.token_bytes, loaded._utf8_constraint())
+    healed = heal_prompt(ids, loaded._utf8_constraint())
     assert healed.ids == ids[:-1] and healed.prefix == tokenizer.decode(ids[-1:]).encode()
     sampled: list[list[list[int]]] = []
     real = generation.generate_ids

@@ -368,7 +368,7 @@ def test_bundled_model_never_writes_broken_characters(monkeypatch: pytest.Monkey
             assert_clean(output.text)
             # no byte was dropped: the tokenizer decodes the same ids to the same text (the
             # sampled ids follow the healed prompt: its last token taken back and regrown)
-            healed = heal_prompt(tokenizer.encode(prompt), tokenizer.token_bytes, constraint)
+            healed = heal_prompt(tokenizer.encode(prompt), constraint)
             decoded = tokenizer.decode(healed.ids + new).rstrip("\ufffd")
             assert decoded == prompt + output.text
             total += output.generated_tokens
