@@ -55,9 +55,7 @@ def _zero_copy_send(
         offset, count = int(message.get("offset", 0)), int(message["count"])
         if count > cycle.expected_content_length:
             raise RuntimeError("Response content longer than Content-Length")
-        if cycle.flow.write_paused:
-            await cycle.flow.drain()  # the head (and anything before) is out first
-        try:
+        try:  # loop.sendfile first waits for the transport's buffer (the head) to drain
             sent = await loop.sendfile(cycle.transport, message["file"], offset, count)
         except OSError:  # the client went away (as uvicorn does for a write: nothing raised)
             cycle.disconnected = True
