@@ -44,6 +44,8 @@ except ImportError:  # pragma: no cover (Windows: an open file cannot be removed
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "DIGEST_SEGMENT",
+    "FILE_SEGMENT",
     "AsyncUploadStream",
     "BufferSink",
     "ExtractLimits",
@@ -213,8 +215,9 @@ class UploadBody:
 
 #: The ``sha256`` value an :class:`UploadStream` replaces with the file's digest.
 DIGEST_PLACEHOLDER = "0" * 64
-_FILE_BYTES = "file"
-_DIGEST = "sha256"
+#: The segments of :attr:`UploadStream.segments` that stand for the file's bytes and its digest.
+FILE_SEGMENT = "file"
+DIGEST_SEGMENT = "sha256"
 MultipartParts = Sequence[tuple[str, tuple[str | None, Any, str]]]
 
 
@@ -239,6 +242,10 @@ class UploadStream:
         boundary: str,
     ) -> None:
         self.content_type = f"multipart/form-data; boundary={boundary}"
+        self.source = source
+        self.progress = progress
+        #: Set when an async caller is cancelled: a send in a worker thread stops soon after.
+        self.cancelled = threading.Event()
         self._body = UploadBody(source, progress)
         self._segments: list[bytes | str] = []
         head = bytearray()
@@ -250,7 +257,7 @@ class UploadStream:
                 f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
                 f"Content-Type: {media_type}\r\n\r\n"
             ).encode()
-            if name in (_FILE_BYTES, _DIGEST):
+            if name in (FILE_SEGMENT, DIGEST_SEGMENT):
                 self._segments += [bytes(head), name]
                 head = bytearray(b"\r\n")
             else:
@@ -260,9 +267,15 @@ class UploadStream:
         self.length = sum(
             len(segment)
             if isinstance(segment, bytes)
-            else (source.size if segment == _FILE_BYTES else len(DIGEST_PLACEHOLDER))
+            else (source.size if segment == FILE_SEGMENT else len(DIGEST_PLACEHOLDER))
             for segment in self._segments
         )
+
+    @property
+    def segments(self) -> tuple[bytes | str, ...]:
+        """The body in order: literal bytes, :data:`FILE_SEGMENT` (the source's bytes) and
+        :data:`DIGEST_SEGMENT` (their sha256 in hex)."""
+        return tuple(self._segments)
 
     def __iter__(self) -> Iterator[bytes]:
         return self.pieces()
@@ -273,7 +286,7 @@ class UploadStream:
         for segment in self._segments:
             if isinstance(segment, bytes):
                 yield segment
-            elif segment == _FILE_BYTES:
+            elif segment == FILE_SEGMENT:
                 yield from self._file_pieces(digest)
             else:
                 yield digest.hexdigest().encode()

@@ -60,6 +60,7 @@ from ._models import (
 )
 from ._polling import PollPlan, check_poll_args, report
 from ._progress import Progress, open_progress
+from ._sendfile import with_sendfile_uploads
 from ._stats import RequestStats
 from ._streaming import GenerateChunk, GenerationEvents
 
@@ -254,7 +255,9 @@ class AsyncEvoSpikeNetAPIClient(AsyncClosable):
         )
         self._own_http = http_client is None
         self._http_client = http_client
-        http = http_client or httpx.AsyncClient(**http_client_kwargs(self._core.config))
+        http = http_client or with_sendfile_uploads(
+            httpx.AsyncClient(**http_client_kwargs(self._core.config))
+        )
         self._engine = AsyncEngine(self._core.config, self._core.stats, http)
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 

@@ -60,6 +60,7 @@ from ._models import (
     SimulationStatus,
 )
 from ._progress import Progress
+from ._sendfile import UPLOAD_EXTENSION
 
 __all__ = ["Op", "Page", "RequestOptions"]
 
@@ -463,7 +464,8 @@ def upload(
     and hashed as it is sent, its ``sha256`` after it for the server to verify (``stream``:
     :class:`UploadStream` or its async form). One random multipart boundary serves every
     retry, so each sends identical bytes (the server compares bodies sent under one
-    Idempotency-Key)."""
+    Idempotency-Key). The client's own transport sends a file on disk over plain http with
+    ``sendfile`` (see :mod:`._sendfile`)."""
     body = ArtifactUpload(
         session_id=form.session_id,
         artifact_type=form.artifact_type,
@@ -478,6 +480,7 @@ def upload(
     request["content"] = content
     request["headers"]["Content-Type"] = content.content_type
     request["headers"]["Content-Length"] = str(content.length)
+    request["extensions"] = {UPLOAD_EXTENSION: content}  # sent with sendfile where it can be
     return Op(
         request,
         _one(upload_artifact.parse_response),
