@@ -47,6 +47,14 @@ def corpora() -> tuple[Any, Any]:
     return python_corpus(), split_documents(paragraphs_of_folder(JAPANESE_TEXT))
 
 
+def write_generation_defaults(config_path: Path, repetition_penalty: float) -> None:
+    """Add the bundle's sampling default to its config.json (``"generation"``), which the
+    server applies to requests that leave ``repetition_penalty`` out."""
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["generation"] = {"repetition_penalty": repetition_penalty}
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=100, help="total training wall time")
@@ -70,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         "uses), or byte-level BPE",
     )
     parser.add_argument("--ja-repeat", type=int, default=2)
+    parser.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=1.2,
+        help='the bundle\'s sampling default, written to config.json as "generation"',
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--baseline",
@@ -133,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         work_dir=args.work_dir,
         checkpoint_every=args.checkpoint_minutes * 60,
     )
+    write_generation_defaults(artifacts.config_path, args.repetition_penalty)
     loaded = load_model_from_files(
         artifacts.config_path, artifacts.weights_path, artifacts.tokenizer_path
     )

@@ -51,6 +51,12 @@ def register(subparsers: Any) -> None:
     generate.add_argument("--max-length", type=int, default=50)
     generate.add_argument("--temperature", type=float, default=None)
     generate.add_argument("--top-k", type=int, default=None)
+    generate.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=None,
+        help="1-2: make tokens the answer already produced less likely (default: the model's)",
+    )
     generate.add_argument("--seed", type=int, default=None)
     generate.add_argument(
         "--stream",
@@ -175,7 +181,12 @@ def _health(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> int:
 
 
 def _generate(client: EvoSpikeNetAPIClient, args: argparse.Namespace) -> None:
-    options = {"temperature": args.temperature, "top_k": args.top_k, "seed": args.seed}
+    options = {
+        "temperature": args.temperature,
+        "top_k": args.top_k,
+        "seed": args.seed,
+        "repetition_penalty": args.repetition_penalty,
+    }
     streamed = args.stream if args.stream is not None else sys.stdout.isatty() and not args.json
     if not streamed:
         result = client.generate(args.prompt, args.max_length, **options)

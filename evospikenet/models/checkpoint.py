@@ -27,6 +27,10 @@ LIMITS = {"time_steps": 64, "context_length": 16384, "num_transformer_blocks": 6
 """Largest values a served config may ask for (compute per token grows with them)."""
 
 
+#: The config.json object of sampling defaults (see :func:`generation_defaults`).
+GENERATION_KEY = "generation"
+
+
 def known_config_keys() -> tuple[str, ...]:
     """Constructor arguments of :class:`SpikingEvoTextLM`, the keys a config may set."""
     params = inspect.signature(SpikingEvoTextLM.__init__).parameters
@@ -50,7 +54,28 @@ def parse_config(data: bytes) -> tuple[dict[str, Any], list[str]]:
         value = config.get(key)
         if isinstance(value, int) and value > limit:
             raise ModelLoadError(f"config.json: {key}={value} is above the limit {limit}")
-    return config, sorted(set(raw) - known)
+    generation_defaults(raw)  # a bad "generation" section fails the load, not a later request
+    return config, sorted(set(raw) - known - {GENERATION_KEY})
+
+
+def generation_defaults(raw: Mapping[str, Any]) -> dict[str, float]:
+    """The sampling defaults a config.json's ``"generation"`` object sets for requests that
+    leave them out; only ``repetition_penalty`` (a number in [1, 2]) so far."""
+    section = raw.get(GENERATION_KEY, {})
+    if not isinstance(section, Mapping):
+        raise ModelLoadError(f'config.json: "{GENERATION_KEY}" must be a JSON object')
+    unknown = sorted(set(section) - {"repetition_penalty"})
+    if unknown:
+        raise ModelLoadError(f'config.json: "{GENERATION_KEY}" does not know {", ".join(unknown)}')
+    defaults: dict[str, float] = {}
+    if "repetition_penalty" in section:
+        value = section["repetition_penalty"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 2:
+            raise ModelLoadError(
+                f'config.json: "{GENERATION_KEY}.repetition_penalty" must be a number in [1, 2]'
+            )
+        defaults["repetition_penalty"] = float(value)
+    return defaults
 
 
 def _is_safetensors(data: bytes) -> bool:

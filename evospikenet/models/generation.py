@@ -63,13 +63,22 @@ def sample_next(
     vocab_limit: int | None = None,
     banned_ids: Sequence[int] = (),
     blocked: Tensor | None = None,
+    repeated: Tensor | None = None,
+    repetition_penalty: float = 1.0,
 ) -> Tensor:
     """Pick one token per row of ``logits`` ``(B, V)``; ``temperature <= 0`` is greedy.
 
     Ids from ``vocab_limit`` on, ``banned_ids`` and where ``blocked`` ``(B, V)`` is true are
-    never picked.
+    never picked. Where ``repeated`` ``(B, V)`` is true (ids the row has already generated),
+    a logit is divided by ``repetition_penalty`` when positive and multiplied when negative
+    (the CTRL paper's penalty, as in Hugging Face's ``repetition_penalty``).
     """
     logits = logits.float().clone()
+    if repeated is not None and repetition_penalty != 1.0:
+        penalised = torch.where(
+            logits > 0, logits / repetition_penalty, logits * repetition_penalty
+        )
+        logits = torch.where(repeated, penalised, logits)
     if blocked is not None:
         logits.masked_fill_(blocked, float("-inf"))
     if vocab_limit is not None and vocab_limit < logits.shape[-1]:
@@ -87,7 +96,9 @@ def sample_next(
     return torch.cat(rows)
 
 
-def _check_args(max_new_tokens: int, temperature: float, top_k: int | None) -> None:
+def _check_args(
+    max_new_tokens: int, temperature: float, top_k: int | None, repetition_penalty: float
+) -> None:
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int):
         raise ValueError(f"max_new_tokens must be an integer, got {max_new_tokens!r}")
     if max_new_tokens < 0:
@@ -96,6 +107,12 @@ def _check_args(max_new_tokens: int, temperature: float, top_k: int | None) -> N
         raise ValueError(f"temperature must be a number, got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+    if (
+        isinstance(repetition_penalty, bool)
+        or not isinstance(repetition_penalty, int | float)
+        or not repetition_penalty >= 1.0
+    ):
+        raise ValueError(f"repetition_penalty must be a number >= 1, got {repetition_penalty!r}")
 
 
 def _decode_batch(
@@ -106,6 +123,7 @@ def _decode_batch(
     max_new_tokens: int,
     temperature: float,
     top_k: int | None,
+    repetition_penalty: float,
     use_cache: bool,
     stop_token: int | None,
     vocab_limit: int | None,
@@ -126,6 +144,9 @@ def _decode_batch(
         sequences = [list(p) for p in prompts]
         logits = torch.cat([model(torch.tensor([s]))[:, -1] for s in sequences])
     active = list(range(len(prompts)))  # rows still generating, in batch order
+    penalise = repetition_penalty != 1.0
+    # (rows, V): the ids each active row has generated so far
+    repeated = torch.zeros(len(prompts), logits.shape[-1], dtype=torch.bool) if penalise else None
     for step in range(max_new_tokens):
         picked = sample_next(
             logits,
@@ -135,7 +156,11 @@ def _decode_batch(
             vocab_limit=vocab_limit,
             banned_ids=banned_ids,
             blocked=None if constraint is None else constraint.blocked([states[r] for r in active]),
+            repeated=repeated,
+            repetition_penalty=repetition_penalty,
         )
+        if repeated is not None:
+            repeated[torch.arange(len(active)), picked] = True
         keep = []
         for position, (row, token) in enumerate(zip(active, picked.tolist(), strict=True)):
             if stop_token is not None and token == stop_token:
@@ -151,6 +176,8 @@ def _decode_batch(
         if len(keep) < len(active):  # drop finished rows so they cost nothing more
             active = [active[position] for position in keep]
             picked = picked[keep]
+            if repeated is not None:
+                repeated = repeated[keep]
             if use_cache:
                 state = model.select_states(state, torch.tensor(keep))
         if use_cache:
@@ -180,6 +207,7 @@ def generate_ids(
     temperature: float = 1.0,
     top_k: int | None = None,
     seed: int | None = None,
+    repetition_penalty: float = 1.0,
     use_cache: bool = True,
     stop_token: int | None = None,
     vocab_limit: int | None = None,
@@ -192,10 +220,12 @@ def generate_ids(
     Tensor input ``(B, L)``/``(L,)`` returns the prompts with new tokens appended (rows that
     stopped early are padded with ``stop_token``); list input returns the new tokens per prompt.
     ``constraint`` masks, at each step, the ids a row may not sample (see TokenConstraint).
+    ``repetition_penalty`` (>= 1; 1 is none) lowers the odds of ids a row has already
+    generated (see :func:`sample_next`).
     ``on_token(row, id)`` is called for each new token as soon as it is sampled (an exception
     it raises stops generation and propagates).
     """
-    _check_args(max_new_tokens, temperature, top_k)
+    _check_args(max_new_tokens, temperature, top_k, repetition_penalty)
     as_tensor = isinstance(input_ids, Tensor)
     if as_tensor:
         assert isinstance(input_ids, Tensor)
@@ -219,6 +249,7 @@ def generate_ids(
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             top_k=top_k,
+            repetition_penalty=float(repetition_penalty),
             use_cache=use_cache,
             stop_token=stop_token,
             vocab_limit=vocab_limit,

@@ -7,6 +7,7 @@ extra (torch, tokenizers) is installed, and the loaders import it when called.
 from __future__ import annotations
 
 import importlib.util
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,13 @@ class LoadedModel:
 
     llm_type: str = LLM_TYPE
 
-    def __init__(self, model: Any, tokenizer: Any, dropped_keys: list[str]) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        dropped_keys: list[str],
+        generation_defaults: dict[str, float] | None = None,
+    ) -> None:
         self._model = model
         self._tokenizer = tokenizer
         self._lock = threading.Lock()
@@ -78,6 +85,9 @@ class LoadedModel:
         self.context_length: int = int(model.context_length)
         self.dropped_config_keys: list[str] = dropped_keys
         """Keys of config.json that the model does not know and that were ignored."""
+        self.generation_defaults: dict[str, float] = dict(generation_defaults or {})
+        """Sampling defaults from config.json's ``"generation"`` object, for requests that leave
+        them out (see :func:`~evospikenet.models.checkpoint.generation_defaults`)."""
         self.threads: int = 1
         """Torch intra-op threads while generating (set for the call, then restored). Decoding
         runs many tiny ops: on a busy 2-core machine 2 threads fell to 29-63 tokens/s where 1
@@ -109,17 +119,20 @@ class LoadedModel:
         temperature: float = 1.0,
         top_k: int | None = None,
         seed: int | None = None,
+        repetition_penalty: float | None = None,
         on_text: Callable[[int, str], None] | None = None,
         isolate: bool = False,
     ) -> list[Any]:
         """Continue each prompt by up to ``max_new_tokens`` tokens (blocking, CPU).
 
         Prompts longer than the context are cut from the left. ``temperature <= 0`` is greedy.
-        Calls are serialized by a lock, so several threads may share one instance. The text is
-        always valid UTF-8: ids that would break a multi-byte character are never sampled, and
-        an incomplete character at the end is dropped. ``on_text(prompt_index, chunk)`` receives
-        each prompt's text in chunks as soon as they are complete (while generating, under the
-        lock; an exception it raises stops generation); the chunks join to ``text``.
+        ``repetition_penalty`` None takes the model's default (:attr:`generation_defaults`,
+        else 1, none). Calls are serialized by a lock, so several threads may share one
+        instance. The text is always valid UTF-8: ids that would break a multi-byte character
+        are never sampled, and an incomplete character at the end is dropped.
+        ``on_text(prompt_index, chunk)`` receives each prompt's text in chunks as soon as they
+        are complete (while generating, under the lock; an exception it raises stops
+        generation); the chunks join to ``text``.
 
         A prompt that cannot be tokenized raises :class:`PromptError`; with ``isolate`` its
         place in the returned list holds that error instead and the other prompts are generated
@@ -143,6 +156,11 @@ class LoadedModel:
                 temperature=temperature,
                 top_k=top_k,
                 seed=seed,
+                repetition_penalty=(
+                    self.generation_defaults.get("repetition_penalty", 1.0)
+                    if repetition_penalty is None
+                    else repetition_penalty
+                ),
                 on_text=None if on_text is None else (lambda i, chunk: on_text(good[i], chunk)),
             )
             for row, output in zip(good, outputs, strict=True):
@@ -157,6 +175,7 @@ class LoadedModel:
         temperature: float,
         top_k: int | None,
         seed: int | None,
+        repetition_penalty: float,
         on_text: Callable[[int, str], None] | None,
     ) -> list[GenerationOutput]:
         import torch
@@ -190,6 +209,7 @@ class LoadedModel:
                     temperature=temperature,
                     top_k=top_k,
                     seed=seed,
+                    repetition_penalty=repetition_penalty,
                     stop_token=self._tokenizer.stop_id,
                     constraint=HealingConstraint(utf8, healed),
                     on_token=take,
@@ -242,7 +262,7 @@ def load_model_from_files(
         raise ModelLoadError("the model extra is not installed (pip install 'evospikenet[models]')")
     import torch
 
-    from .checkpoint import load_checkpoint
+    from .checkpoint import generation_defaults, load_checkpoint
     from .tokenizer import TokenizerError, load_tokenizer
 
     torch.set_flush_denormal(True)
@@ -256,7 +276,8 @@ def load_model_from_files(
             f"tokenizer has {tokenizer.vocab_size} tokens but the model's vocab_size is "
             f"{model.config['vocab_size']}"
         )
-    return LoadedModel(model, tokenizer, dropped)
+    defaults = generation_defaults(json.loads(Path(config_path).read_bytes()))
+    return LoadedModel(model, tokenizer, dropped, defaults)
 
 
 def bundled_default_files() -> tuple[Path, Path, Path]:

@@ -360,10 +360,16 @@ class EvoSpikeNetAPIClient(Closable):
         temperature: float | None = None,
         top_k: int | None = None,
         seed: int | None = None,
+        repetition_penalty: float | None = None,
     ) -> GenerateResult:
         """Continue ``prompt`` with the served model (``generateText``); at most
-        ``max_length`` new tokens. ``result['generated_text']`` is the new text."""
-        return self._engine.call(ops.generate(prompt, max_length, temperature, top_k, seed))
+        ``max_length`` new tokens. ``result['generated_text']`` is the new text.
+
+        Sampling fields left as None take the server's defaults. ``repetition_penalty`` (1-2)
+        makes tokens the answer has already produced less likely; None takes the served
+        model's own default (the bundled model's is in ``docs/models.md``)."""
+        sampling = ops.Sampling.of(temperature, top_k, seed, repetition_penalty)
+        return self._engine.call(ops.generate(prompt, max_length, sampling))
 
     def stream_generate(
         self,
@@ -373,6 +379,7 @@ class EvoSpikeNetAPIClient(Closable):
         temperature: float | None = None,
         top_k: int | None = None,
         seed: int | None = None,
+        repetition_penalty: float | None = None,
     ) -> GenerateStream:
         """:meth:`generate`, streamed: iterate the returned stream for :class:`GenerateChunk`
         events as text is decoded; its ``result`` is the :meth:`generate` result afterwards::
@@ -384,7 +391,8 @@ class EvoSpikeNetAPIClient(Closable):
 
         Breaking out of the loop closes the connection and the server stops generating.
         """
-        op = ops.generate_stream(prompt, max_length, temperature, top_k, seed)
+        sampling = ops.Sampling.of(temperature, top_k, seed, repetition_penalty)
+        op = ops.generate_stream(prompt, max_length, sampling)
         return GenerateStream(self._engine, op)
 
     def batch_generate(

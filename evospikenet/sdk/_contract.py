@@ -19,6 +19,8 @@ __all__ = [
     "MAX_PROMPT_CHARS",
     "PRIORITY_MAX",
     "PRIORITY_MIN",
+    "REPETITION_PENALTY_MAX",
+    "REPETITION_PENALTY_MIN",
     "SEED_MAX",
 ]
 
@@ -36,6 +38,10 @@ ARTIFACT_NAME_MAX = 255
 """/components/schemas/ArtifactName/maxLength"""
 SEED_MAX = 4_294_967_295
 """/components/schemas/GenerateRequest/properties/seed/maximum"""
+REPETITION_PENALTY_MIN = 1
+"""/components/schemas/GenerateRequest/properties/repetition_penalty/minimum"""
+REPETITION_PENALTY_MAX = 2
+"""/components/schemas/GenerateRequest/properties/repetition_penalty/maximum"""
 PRIORITY_MIN = 0
 """/components/schemas/PromptRequest/properties/priority/minimum"""
 PRIORITY_MAX = 9

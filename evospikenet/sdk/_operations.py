@@ -204,15 +204,65 @@ def server_info() -> Op[ServerInfo]:
     return Op(get_server_info.build_request(), _one(get_server_info.parse_response))
 
 
-def generate(
-    prompt: object,
-    max_length: object,
-    temperature: float | None,
-    top_k: int | None,
-    seed: int | None,
-) -> Op[GenerateResult]:
+@dataclass(frozen=True)
+class Sampling:
+    """``generateText``'s optional sampling fields, checked; None leaves a field to the
+    server (its default, or the served model's)."""
+
+    temperature: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    repetition_penalty: float | None = None
+
+    @classmethod
+    def of(
+        cls,
+        temperature: object = None,
+        top_k: object = None,
+        seed: object = None,
+        repetition_penalty: object = None,
+    ) -> Sampling:
+        """Checked fields; ValueError naming the bad one."""
+        return cls(
+            temperature=_number("temperature", temperature, above=0.0),
+            top_k=check_int("top_k", top_k, minimum=1) if top_k is not None else None,
+            seed=(
+                check_int("seed", seed, minimum=0, maximum=contract.SEED_MAX)
+                if seed is not None
+                else None
+            ),
+            repetition_penalty=_number(
+                "repetition_penalty",
+                repetition_penalty,
+                minimum=contract.REPETITION_PENALTY_MIN,
+                maximum=contract.REPETITION_PENALTY_MAX,
+            ),
+        )
+
+
+def _number(
+    name: str,
+    value: object,
+    *,
+    above: float | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float | None:
+    """``value`` as a float, None kept; ValueError naming ``name`` when out of bounds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValueError(f"{name}: must be a number, got {value!r}")
+    if above is not None and not value > above:
+        raise ValueError(f"{name}: must be a number > {above:g}, got {value!r}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ValueError(f"{name}: must be a number in [{minimum:g}, {maximum:g}], got {value!r}")
+    return float(value)
+
+
+def generate(prompt: object, max_length: object, sampling: Sampling) -> Op[GenerateResult]:
     """``generateText``."""
-    body = _generate_body(prompt, max_length, temperature, top_k, seed)
+    body = _generate_body(prompt, max_length, sampling)
     key = new_idempotency_key()
     return Op(
         generate_text.build_request(body=body, idempotency_key=key),
@@ -221,15 +271,9 @@ def generate(
     )
 
 
-def generate_stream(
-    prompt: object,
-    max_length: object,
-    temperature: float | None,
-    top_k: int | None,
-    seed: int | None,
-) -> Op[None]:
+def generate_stream(prompt: object, max_length: object, sampling: Sampling) -> Op[None]:
     """``generateText`` with ``stream``: its ``text/event-stream`` body is read by the caller."""
-    body = _generate_body(prompt, max_length, temperature, top_k, seed, stream=True)
+    body = _generate_body(prompt, max_length, sampling, stream=True)
     key = new_idempotency_key()
     request = generate_text.build_request(body=body, idempotency_key=key)
     request["headers"]["Accept"] = EVENT_STREAM
@@ -237,30 +281,15 @@ def generate_stream(
 
 
 def _generate_body(
-    prompt: object,
-    max_length: object,
-    temperature: float | None,
-    top_k: int | None,
-    seed: int | None,
-    *,
-    stream: bool = False,
+    prompt: object, max_length: object, sampling: Sampling, *, stream: bool = False
 ) -> GenerateRequest:
-    text = check_str("prompt", prompt)
-    length = check_int("max_length", max_length, minimum=1)
-    if temperature is not None and (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, int | float)
-        or not temperature > 0
-    ):
-        raise ValueError(f"temperature: must be a number > 0, got {temperature!r}")
-    k = check_int("top_k", top_k, minimum=1) if top_k is not None else None
-    s = check_int("seed", seed, minimum=0, maximum=contract.SEED_MAX) if seed is not None else None
     return GenerateRequest(
-        prompt=text,
-        max_length=length,
-        temperature=_opt(float(temperature) if temperature is not None else None),
-        top_k=_opt(k),
-        seed=_opt(s),
+        prompt=check_str("prompt", prompt),
+        max_length=check_int("max_length", max_length, minimum=1),
+        temperature=_opt(sampling.temperature),
+        top_k=_opt(sampling.top_k),
+        seed=_opt(sampling.seed),
+        repetition_penalty=_opt(sampling.repetition_penalty),
         stream=True if stream else UNSET,
     )
 

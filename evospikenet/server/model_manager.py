@@ -110,6 +110,7 @@ class _Pending:
             self.params["max_new_tokens"],
             self.params["temperature"],
             self.params.get("top_k"),
+            self.params.get("repetition_penalty"),
         )
 
 

@@ -311,3 +311,41 @@ def test_token_healing_regenerates_the_prompts_last_token(
         whole_characters = continuation[len("人工知能とは") :].split("\ufffd")[0]
         assert out.text.startswith(whole_characters) and out.text == "".join(chunks)
         assert out.prompt_tokens == len(ids) and "\ufffd" not in out.text
+
+
+def test_sampling_defaults_come_from_the_configs_generation_object(
+    tmp_path: Path, bpe_zip: Path
+) -> None:
+    config, weights = save_tiny(tmp_path)
+    plain = load_model_from_files(config, weights, bpe_zip)
+    assert plain.generation_defaults == {}
+    write_config(config, {**TINY, "generation": {"repetition_penalty": 1.8}})
+    loaded = load_model_from_files(config, weights, bpe_zip)
+    assert loaded.generation_defaults == {"repetition_penalty": 1.8}
+    assert loaded.dropped_config_keys == []
+    prompt = [SAMPLE_TEXT[:40]]
+    by_default = loaded.generate(prompt, max_new_tokens=20, temperature=0.0)
+    explicit = plain.generate(prompt, max_new_tokens=20, temperature=0.0, repetition_penalty=1.8)
+    none = loaded.generate(prompt, max_new_tokens=20, temperature=0.0, repetition_penalty=1.0)
+    assert by_default == explicit
+    assert none == plain.generate(prompt, max_new_tokens=20, temperature=0.0)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ([1.2], "must be a JSON object"),
+        ({"repetition_penalty": 3}, r"in \[1, 2\]"),
+        ({"top_p": 0.9}, "does not know top_p"),
+    ],
+)
+def test_a_bad_generation_section_fails_the_load(
+    tmp_path: Path,
+    bpe_zip: Path,
+    section: object,
+    message: str,
+) -> None:
+    config, weights = save_tiny(tmp_path)
+    write_config(config, {**TINY, "generation": section})
+    with pytest.raises(ModelLoadError, match=message):
+        load_model_from_files(config, weights, bpe_zip)

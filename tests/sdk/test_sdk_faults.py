@@ -303,3 +303,25 @@ def test_wait_for_server_keeps_its_deadline_against_a_silent_server() -> None:
         started = time.monotonic()
         assert client.wait_for_server(timeout=1, interval=0.2) is False
         assert time.monotonic() - started < 1.6
+
+
+def test_sampling_fields_are_checked_then_sent_only_when_given() -> None:
+    answer = {
+        "prompt": "p",
+        "generated_text": " more",
+        "generated_tokens": 1,
+        "prompt_tokens": 1,
+        "prompt_truncated": False,
+        "model_session_id": None,
+    }
+    with FaultyServer(lambda request: json_reply(200, answer)) as server:
+        client = make_client(server)
+        client.generate("p", 5, repetition_penalty=1.3, top_k=40)
+        client.generate("p", 5)
+        sent = [request.json() for request in server.requests]
+        assert sent[0] == {"prompt": "p", "max_length": 5, "top_k": 40, "repetition_penalty": 1.3}
+        assert sent[1] == {"prompt": "p", "max_length": 5}  # the server's (model's) defaults
+        for bad in (0.99, 2.01, float("nan"), True, "1.2"):
+            with pytest.raises(ValueError, match="repetition_penalty"):
+                client.generate("p", 5, repetition_penalty=bad)  # type: ignore[arg-type]
+        assert len(server.requests) == 2  # nothing sent for a bad field

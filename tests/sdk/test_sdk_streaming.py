@@ -55,6 +55,8 @@ class SlowModel:
         self.tokens = 0
         self.finished = threading.Event()
         self.batches: list[int] = []
+        self.sampling: list[dict[str, Any]] = []
+        """The other keyword arguments of each ``generate`` call (temperature, seed, ...)."""
         self.gate = threading.Event()
         """A generation of the prompt ``hold`` waits for it."""
 
@@ -64,9 +66,10 @@ class SlowModel:
         *,
         max_new_tokens: int,
         on_text: Callable[[int, str], None] | None = None,
-        **_: Any,
+        **sampling: Any,
     ) -> list[GenerationOutput]:
         self.batches.append(len(prompts))
+        self.sampling.append(sampling)
         if prompts == ["hold"]:
             assert self.gate.wait(30)
         texts: list[list[str]] = [[] for _ in prompts]
@@ -382,8 +385,10 @@ def test_cli_prints_text_as_it_arrives(live: InProcessServer, model: SlowModel) 
     expected = "".join(PIECES[i % 4] for i in range(40))
     assert (first + rest).decode() == expected + "\n" and process.returncode == 0
     model.delay = 0.0
-    plain = subprocess.run([*command, "--json"], env=env, capture_output=True, check=True)
+    penalised = [*command, "--json", "--repetition-penalty", "1.3"]
+    plain = subprocess.run(penalised, env=env, capture_output=True, check=True)
     assert json.loads(plain.stdout)["generated_text"] == expected  # not a terminal: one answer
+    assert model.sampling[-1]["repetition_penalty"] == 1.3
 
 
 def test_the_final_result_is_checked_whole_only_when_strict() -> None:

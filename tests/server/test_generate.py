@@ -206,3 +206,29 @@ def test_fresh_store_serves_the_bundled_default(make_server):
             s for s in c.get("/api/sessions").json() if s["description"] == "bundled default model"
         ]
         assert len(defaults) == 1
+
+
+def test_repetition_penalty_is_checked_and_defaults_to_the_models_config(make_server, tiny):
+    live = make_server()
+    config_path = tiny["good"]["config"]
+    with_default = {**tiny["good"], "config": config_path.with_name("config-penalty.json")}
+    config = json.loads(config_path.read_text())
+    with_default["config"].write_text(
+        json.dumps({**config, "generation": {"repetition_penalty": 2.0}})
+    )
+    with httpx.Client(base_url=live.base_url, headers=live.headers, timeout=60) as c:
+        session = upload_model(c, with_default, "penalised by default")
+        wait_for_model(c, session)
+        greedy = {"prompt": "The quick brown fox", "max_length": 30, "temperature": 1e-6}
+
+        def text(**extra: object) -> str:
+            r = c.post("/api/generate", json={**greedy, **extra})
+            assert r.status_code == 200, r.text
+            return r.json()["generated_text"]
+
+        assert text() == text(repetition_penalty=2.0)
+        assert text(repetition_penalty=1.0) != text()
+        for bad in (0.9, 2.5, "high"):
+            r = c.post("/api/generate", json={**greedy, "repetition_penalty": bad})
+            assert r.status_code == 422, r.text
+            assert "repetition_penalty" in r.text

@@ -36,11 +36,13 @@ async def generate_text(request: Request) -> Response:
         temperature = 0.0  # vanishing temperatures are greedy decoding (no 1/T overflow)
     top_k = body.get("top_k")
     seed = body.get("seed")
+    penalty = body.get("repetition_penalty")
     params: dict[str, Any] = {
         "max_new_tokens": max_length,
         "temperature": temperature,
         "top_k": None if top_k is None else int(top_k),
         "seed": None if seed is None else int(seed),
+        "repetition_penalty": None if penalty is None else float(penalty),
     }
     if body["stream"]:
         return streaming_generation(request, state.models, body["prompt"], params)

@@ -12,6 +12,12 @@ class GenerateRequest(JSONModel):
         max_length (int | Unset): The most new tokens to generate. Default: 50.
         temperature (float | Unset): Sampling temperature; lower is more deterministic. Default: 1.0.
         top_k (int | Unset): Sample only among the k likeliest tokens. Absent → the whole vocabulary.
+        repetition_penalty (float | Unset): Makes the tokens this answer has already generated less likely: their
+            positive
+            scores are divided by it, their negative ones multiplied (as Hugging Face's
+            `repetition_penalty`, counted over the new tokens only, not the prompt). 1 → none.
+            Absent → the served model's default: its config.json's
+            `"generation": {"repetition_penalty": …}`, else 1.
         seed (int | Unset): Makes sampling repeatable for the same model and request.
         stream (bool | Unset): True → the answer is `text/event-stream`: `chunk` events as text is decoded, then
             `done` (or `error`). See `generateText`.
@@ -24,6 +30,7 @@ class GenerateRequest(JSONModel):
             "max_length",
             "temperature",
             "top_k",
+            "repetition_penalty",
             "seed",
             "stream",
         }
@@ -40,6 +47,7 @@ class GenerateRequest(JSONModel):
         max_length: int | Unset = 50,
         temperature: float | Unset = 1.0,
         top_k: int | Unset = UNSET,
+        repetition_penalty: float | Unset = UNSET,
         seed: int | Unset = UNSET,
         stream: bool | Unset = False,
     ) -> None:
@@ -55,6 +63,9 @@ class GenerateRequest(JSONModel):
         json_top_k = top_k
         if json_top_k is not UNSET:
             field_dict["top_k"] = json_top_k
+        json_repetition_penalty = repetition_penalty
+        if json_repetition_penalty is not UNSET:
+            field_dict["repetition_penalty"] = json_repetition_penalty
         json_seed = seed
         if json_seed is not UNSET:
             field_dict["seed"] = json_seed
@@ -72,6 +83,10 @@ class GenerateRequest(JSONModel):
             validate_field(self, "temperature", "temperature", float | int)
         if "top_k" in self:
             validate_field(self, "top_k", "top_k", int)
+        if "repetition_penalty" in self:
+            validate_field(
+                self, "repetition_penalty", "repetition_penalty", float | int
+            )
         if "seed" in self:
             validate_field(self, "seed", "seed", int)
         if "stream" in self:
@@ -102,6 +117,16 @@ class GenerateRequest(JSONModel):
         """Sample only among the k likeliest tokens. Absent → the whole vocabulary."""
 
         return cast(int | Unset, self.get("top_k", UNSET))
+
+    @property
+    def repetition_penalty(self) -> float | Unset:
+        """Makes the tokens this answer has already generated less likely: their positive
+        scores are divided by it, their negative ones multiplied (as Hugging Face's
+        `repetition_penalty`, counted over the new tokens only, not the prompt). 1 → none.
+        Absent → the served model's default: its config.json's
+        `"generation": {"repetition_penalty": …}`, else 1."""
+
+        return cast(float | Unset, self.get("repetition_penalty", UNSET))
 
     @property
     def seed(self) -> int | Unset:
