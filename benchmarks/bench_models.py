@@ -146,6 +146,7 @@ def decode_only(rounds: int, spiking_dir: Path | None) -> dict[str, Any]:
     import torch
 
     from evospikenet.models.baseline import BaselineTextLM
+    from evospikenet.models.checkpoint import parse_config
     from evospikenet.models.recipe import DEFAULT_ARCHITECTURE
     from evospikenet.models.spiking_lm import SpikingEvoTextLM
 
@@ -153,7 +154,7 @@ def decode_only(rounds: int, spiking_dir: Path | None) -> dict[str, Any]:
     if spiking_dir is None:
         spiking = SpikingEvoTextLM(vocab_size=2048, **DEFAULT_ARCHITECTURE)
     else:
-        config = json.loads((spiking_dir / "config.json").read_text(encoding="utf-8"))
+        config, _ = parse_config((spiking_dir / "config.json").read_bytes())  # model keys only
         spiking = SpikingEvoTextLM(**config)
         state = torch.load(spiking_dir / "spiking_lm.pth", weights_only=True, map_location="cpu")
         spiking.load_state_dict(state)
