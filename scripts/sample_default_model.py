@@ -18,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+
 def main(argv: list[str] | None = None) -> int:
     from evospikenet.models.sample_checks import DOCUMENT_PROMPTS, is_japanese, stutters
     from evospikenet.models.serving import bundled_default_files, load_model_from_files
