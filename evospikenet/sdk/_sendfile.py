@@ -51,6 +51,8 @@ HASH_PIECE = 1024 * 1024
 HASH_WINDOW = 4 * 1024 * 1024
 #: The longest upload answer read (it is a small JSON document).
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
+#: The socket timeout that stands for "none" (a year).
+NO_TIMEOUT = 365 * 24 * 3600.0
 #: How often a blocked send checks whether the async caller was cancelled.
 CANCEL_CHECK_SECONDS = 1.0
 _RECV = 64 * 1024
@@ -153,7 +155,7 @@ def send_upload(request: httpx.Request, upload: UploadStream) -> httpx.Response:
     sock = _connect(request, timeouts.get("connect"))
     with sock:
         conn = h11.Connection(h11.CLIENT)
-        sock.settimeout(timeouts.get("write"))
+        sock.settimeout(_waiting(timeouts.get("write")))
         try:
             _send_request(sock, conn, request, upload)
         except _AnsweredEarly:
@@ -169,8 +171,15 @@ def send_upload(request: httpx.Request, upload: UploadStream) -> httpx.Response:
             return answer
         except h11.LocalProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc), request=request) from exc
-        sock.settimeout(timeouts.get("read"))
+        sock.settimeout(_waiting(timeouts.get("read")))
         return _read_answer(sock, conn, request)
+
+
+def _waiting(timeout: float | None) -> float:
+    """A socket timeout for ``timeout`` (None: wait without end). Never None: a socket with a
+    timeout is non-blocking underneath, so a blocked send can watch for an early answer and a
+    cancel even when the caller set no timeout."""
+    return NO_TIMEOUT if timeout is None else timeout
 
 
 def _connect(request: httpx.Request, timeout: float | None) -> socket.socket:

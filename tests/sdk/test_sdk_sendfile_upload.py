@@ -259,35 +259,45 @@ def test_a_server_that_stops_reading_times_out(big_file: Path) -> None:
             hold.set()
 
 
-def test_cancelling_an_async_upload_closes_its_connection(big_file: Path) -> None:
-    gone = threading.Event()
+@pytest.mark.parametrize(
+    "timeout", [Timeout(None, None, None, None), Timeout()], ids=["no-timeout", "timeouts"]
+)
+def test_cancelling_an_async_upload_stops_its_send_while_it_is_blocked(
+    big_file: Path, timeout: Timeout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hold = threading.Event()
+    sent_off = threading.Event()
+    real_send_upload = sendfile_module.send_upload
 
-    def stop_reading_until_closed(conn: socket.socket) -> None:
-        _read_head(conn)
-        time.sleep(1.0)  # the client's buffers fill: its send blocks
-        conn.settimeout(10)
+    def watched(*args: Any) -> Any:
         try:
-            while conn.recv(65536):
-                pass
-        except TimeoutError:
-            return  # the client is still there, waiting for an answer
-        except OSError:
-            pass  # reset by the client
-        gone.set()
+            return real_send_upload(*args)
+        finally:
+            sent_off.set()  # the worker thread let go of the connection
 
-    async def upload_then_cancel(base_url: str) -> None:
-        async with AsyncEvoSpikeNetAPIClient(base_url=base_url, api_key="k") as client:
+    monkeypatch.setattr(sendfile_module, "send_upload", watched)
+
+    def never_read(conn: socket.socket) -> None:
+        _read_head(conn)
+        hold.wait(30)  # never reads: the client's send stays blocked
+
+    async def upload_then_cancel(base_url: str) -> bool:
+        async with AsyncEvoSpikeNetAPIClient(
+            base_url=base_url, api_key="k", transfer_timeout=timeout
+        ) as client:
             task = asyncio.create_task(
                 client.upload_artifact("ses_1", "model", "weights.bin", big_file)
             )
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
+            stopped = await asyncio.to_thread(sent_off.wait, 5)
+            hold.set()  # let a send that did not stop fail, so the test can end
+            return stopped
 
-    with RawServer(stop_reading_until_closed) as raw:
-        asyncio.run(upload_then_cancel(raw.base_url))
-        assert gone.wait(8), "the cancelled upload kept its connection open"
+    with RawServer(never_read) as raw:
+        assert asyncio.run(upload_then_cancel(raw.base_url)), "the cancelled send went on"
 
 
 def test_a_proxied_upload_goes_through_the_proxy_not_sendfile(
